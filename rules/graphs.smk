@@ -1,0 +1,20 @@
+"""The graph rule: one cached graph file per definition (sampling, size, k, width, subset)."""
+
+
+rule build_graph:
+    output:
+        "data/interim/graphs/{graph_id}.npz",
+    params:
+        definition=get_graph_definition,
+    log:
+        "logs/graphs/{graph_id}.log",
+    benchmark:
+        "benchmarks/workflow/graphs/{graph_id}.tsv"
+    threads: 2
+    resources:
+        mem_mb=get_graph_mem_mb,
+        runtime=60,
+    conda:
+        "../envs/deepsphere.yaml"
+    script:
+        "../scripts/build_graph.py"

@@ -1,0 +1,16 @@
+"""Build one sphere graph from its definition and cache it (rule build_graph)."""
+
+import json
+import logging
+
+from deepsphere.graphs import build_graph, save_graph
+from deepsphere.workflow_logging import log_to_file
+
+with log_to_file(snakemake.log[0]):
+    definition = dict(snakemake.params.definition)
+    logging.info("building graph %s", json.dumps(definition, sort_keys=True))
+    graph = build_graph(definition)
+    logging.info(
+        "%d vertices, %d edges (nnz of W)", graph.weights.shape[0], graph.weights.nnz
+    )
+    save_graph(snakemake.output[0], graph)
