@@ -1,0 +1,211 @@
+"""Evaluation metrics of the DeepSphere experiments (plain NumPy, no framework).
+
+Conventions: ``y_true`` holds integer class labels of any shape (``(n,)`` per sample, or
+``(n, vertices)`` per vertex for segmentation); ``y_pred`` holds predicted labels of the same
+shape; ``scores`` holds per-class scores (probabilities or logits) of shape ``y_true.shape +
+(n_classes,)``. Per-vertex tasks are scored over all vertices of all samples pooled together,
+as the climate experiment did. Fractions are returned in ``[0, 1]`` (not percent).
+
+Classification: :func:`accuracy`, :func:`per_class_recall` (the climate experiment's per-class
+"accuracy"), :func:`weighted_f1`, :func:`average_precision` (one class against the rest),
+:func:`average_precision_per_class`, :func:`mean_average_precision` over chosen classes (climate:
+TC and AR, background excluded). Regression: :func:`mse`, :func:`mae`, :func:`r2`,
+:func:`explained_variance`. :func:`classification_report` / :func:`regression_report` bundle them
+into a JSON-able dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = [
+    "accuracy",
+    "average_precision",
+    "average_precision_per_class",
+    "classification_report",
+    "explained_variance",
+    "mae",
+    "mean_average_precision",
+    "mse",
+    "per_class_recall",
+    "r2",
+    "regression_report",
+    "weighted_f1",
+]
+
+
+def _labels(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    """Flatten two label arrays of equal shape to ``(n,)`` int64."""
+    t, p = np.asarray(y_true), np.asarray(y_pred)
+    if t.shape != p.shape:
+        raise ValueError(f"y_true shape {t.shape} differs from y_pred shape {p.shape}")
+    if t.size == 0:
+        raise ValueError("metrics need at least one sample")
+    return t.reshape(-1).astype(np.int64), p.reshape(-1).astype(np.int64)
+
+
+def accuracy(y_true, y_pred) -> float:
+    """Fraction of correct labels over all entries. Shapes: any, equal."""
+    t, p = _labels(y_true, y_pred)
+    return float(np.mean(t == p))
+
+
+def per_class_recall(y_true, y_pred, n_classes: int) -> np.ndarray:
+    """Recall of each class, ``(n_classes,)``: TP_c / (number of true c); NaN for an absent class.
+
+    The climate experiment reported this (times 100) as per-class "accuracy".
+    """
+    t, p = _labels(y_true, y_pred)
+    recall = np.full(n_classes, np.nan)
+    for c in range(n_classes):
+        true_c = t == c
+        if true_c.any():
+            recall[c] = np.mean(p[true_c] == c)
+    return recall
+
+
+def weighted_f1(y_true, y_pred) -> float:
+    """F1 per class present in ``y_true``, averaged with weights = class support.
+
+    Same definition as ``sklearn.metrics.f1_score(average="weighted")``; a class with no predicted
+    and no true sample has no weight, a class with zero precision and recall contributes 0.
+    """
+    t, p = _labels(y_true, y_pred)
+    classes, support = np.unique(t, return_counts=True)
+    f1 = np.zeros(len(classes))
+    for i, c in enumerate(classes):
+        tp = np.sum((t == c) & (p == c))
+        fp = np.sum((t != c) & (p == c))
+        fn = np.sum((t == c) & (p != c))
+        denominator = 2 * tp + fp + fn
+        f1[i] = 2 * tp / denominator if denominator else 0.0
+    return float(np.sum(f1 * support) / np.sum(support))
+
+
+def average_precision(is_positive, score) -> float:
+    """Average precision of one binary problem: sum over thresholds of (R_n - R_{n-1}) P_n.
+
+    Thresholds are the distinct score values (ties form one step), as in sklearn's
+    ``average_precision_score``. Shapes: ``(n,)`` booleans and ``(n,)`` scores. NaN if there
+    is no positive.
+    """
+    pos = np.asarray(is_positive, dtype=bool).reshape(-1)
+    s = np.asarray(score, dtype=np.float64).reshape(-1)
+    n_pos = int(pos.sum())
+    if n_pos == 0:
+        return float("nan")
+    order = np.argsort(-s, kind="stable")
+    s, pos = s[order], pos[order]
+    tp = np.cumsum(pos)
+    # last index of each group of tied scores = one threshold
+    last = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]
+    tp = tp[last]
+    predicted = last + 1
+    precision = tp / predicted
+    recall = tp / n_pos
+    recall_step = np.diff(np.r_[0.0, recall])
+    return float(np.sum(recall_step * precision))
+
+
+def average_precision_per_class(y_true, scores) -> np.ndarray:
+    """AP of each class against the rest, ``(n_classes,)``; ``scores``: ``y_true.shape + (C,)``."""
+    t = np.asarray(y_true).reshape(-1)
+    s = np.asarray(scores)
+    if s.shape[:-1] != np.asarray(y_true).shape:
+        raise ValueError(
+            f"scores shape {s.shape} must be y_true shape {np.asarray(y_true).shape} + (n_classes,)"
+        )
+    s = s.reshape(-1, s.shape[-1])
+    return np.array([average_precision(t == c, s[:, c]) for c in range(s.shape[1])])
+
+
+def mean_average_precision(y_true, scores, classes: Sequence[int] | None = None) -> float:
+    """Mean of the per-class AP over ``classes`` (all classes if None).
+
+    Climate: ``classes=[1, 2]`` (TC, AR), the background class 0 excluded, as the paper did.
+    """
+    ap = average_precision_per_class(y_true, scores)
+    chosen = range(len(ap)) if classes is None else list(classes)
+    return float(np.mean([ap[c] for c in chosen]))
+
+
+def _regression(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    t = np.asarray(y_true, dtype=np.float64)
+    p = np.asarray(y_pred, dtype=np.float64)
+    if t.shape != p.shape:
+        raise ValueError(f"y_true shape {t.shape} differs from y_pred shape {p.shape}")
+    if t.size == 0:
+        raise ValueError("metrics need at least one sample")
+    return t.reshape(-1), p.reshape(-1)
+
+
+def mse(y_true, y_pred) -> float:
+    """Mean squared error over all entries."""
+    t, p = _regression(y_true, y_pred)
+    return float(np.mean((t - p) ** 2))
+
+
+def mae(y_true, y_pred) -> float:
+    """Mean absolute error over all entries."""
+    t, p = _regression(y_true, y_pred)
+    return float(np.mean(np.abs(t - p)))
+
+
+def r2(y_true, y_pred) -> float:
+    """Coefficient of determination 1 - SS_res / SS_tot over all entries (flattened)."""
+    t, p = _regression(y_true, y_pred)
+    ss_tot = np.sum((t - t.mean()) ** 2)
+    ss_res = np.sum((t - p) ** 2)
+    if ss_tot == 0:
+        return 1.0 if ss_res == 0 else 0.0
+    return float(1.0 - ss_res / ss_tot)
+
+
+def explained_variance(y_true, y_pred) -> float:
+    """1 - Var(y - y_hat) / Var(y) over all entries (flattened)."""
+    t, p = _regression(y_true, y_pred)
+    var = np.var(t)
+    if var == 0:
+        return 1.0 if np.var(t - p) == 0 else 0.0
+    return float(1.0 - np.var(t - p) / var)
+
+
+def classification_report(
+    y_true, scores, *, map_classes: Sequence[int] | None = None, with_ap: bool = False
+) -> dict:
+    """Every classification metric as a JSON-able dict.
+
+    ``scores``: ``y_true.shape + (n_classes,)``, predicted label = argmax. With
+    ``with_ap=True`` (segmentation) the per-class AP and the mAP over ``map_classes``
+    are added.
+    """
+    s = np.asarray(scores)
+    n_classes = s.shape[-1]
+    y_pred = np.argmax(s, axis=-1)
+    recall = per_class_recall(y_true, y_pred, n_classes)
+    report = {
+        "accuracy": accuracy(y_true, y_pred),
+        "weighted_f1": weighted_f1(y_true, y_pred),
+        "per_class_recall": [None if np.isnan(r) else float(r) for r in recall],
+        "mean_class_recall": float(np.nanmean(recall)) if np.any(~np.isnan(recall)) else None,
+        "n": int(np.asarray(y_true).size),
+    }
+    if with_ap:
+        ap = average_precision_per_class(y_true, s)
+        report["average_precision"] = [None if np.isnan(a) else float(a) for a in ap]
+        report["map_classes"] = None if map_classes is None else [int(c) for c in map_classes]
+        report["mean_average_precision"] = mean_average_precision(y_true, s, map_classes)
+    return report
+
+
+def regression_report(y_true, y_pred) -> dict:
+    """MSE, MAE, R² and explained variance as a JSON-able dict."""
+    return {
+        "mse": mse(y_true, y_pred),
+        "mae": mae(y_true, y_pred),
+        "r2": r2(y_true, y_pred),
+        "explained_variance": explained_variance(y_true, y_pred),
+        "n": int(np.asarray(y_true).size),
+    }
