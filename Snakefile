@@ -24,6 +24,7 @@ validate_config(config, workflow.source_path("config/schema.yaml"))
 include: "rules/common.smk"
 include: "rules/graphs.smk"
 include: "rules/sphere.smk"
+include: "rules/notebooks.smk"
 
 
 rule all:

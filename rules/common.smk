@@ -6,6 +6,7 @@ from deepsphere.workflow_config import estimate_graph_mem_mb
 
 wildcard_constraints:
     graph_id=r"[A-Za-z0-9_.\-]+",
+    notebook=r"[A-Za-z0-9_]+",
 
 
 # Graph definitions registered at parse time, keyed by their file stem (graph_id).
@@ -41,4 +42,19 @@ def get_final_targets():
     targets = []
     if "sphere" in config["targets"]:
         targets += get_sphere_targets()
+    if "notebooks" in config["targets"]:
+        targets += get_notebook_targets()
     return targets
+
+
+def get_notebook_parameters(wildcards):
+    try:
+        return config["notebooks"][wildcards.notebook]
+    except KeyError:
+        raise WorkflowError(
+            f"Notebook '{wildcards.notebook}' has no parameters under config key 'notebooks'."
+        ) from None
+
+
+def get_notebook_targets():
+    return [f"results/notebooks/{name}.ipynb" for name in config["notebooks"]]

@@ -4,17 +4,17 @@
 rule build_graph:
     output:
         "data/interim/graphs/{graph_id}.npz",
-    params:
-        definition=get_graph_definition,
     log:
         "logs/graphs/{graph_id}.log",
     benchmark:
         "benchmarks/workflow/graphs/{graph_id}.tsv"
+    conda:
+        "../envs/deepsphere.yaml"
     threads: 2
     resources:
         mem_mb=get_graph_mem_mb,
         runtime=60,
-    conda:
-        "../envs/deepsphere.yaml"
+    params:
+        definition=get_graph_definition,
     script:
         "../scripts/build_graph.py"
