@@ -38,7 +38,7 @@ def get_graph_mem_mb(wildcards, attempt):
 
 
 def get_final_targets():
-    """Everything rule `all` builds: the final outputs of each experiment in config['targets']."""
+    """The final outputs of each experiment named in config["targets"] (the default target)."""
     targets = []
     if "sphere" in config["targets"]:
         targets += get_sphere_targets()
