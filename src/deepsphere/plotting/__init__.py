@@ -1,0 +1,1 @@
+"""Figures: one module per experiment (``plotting.sphere``: equivariance, kernel widths, speed)."""
