@@ -50,8 +50,7 @@ import scipy.sparse as sp
 
 from . import kernel_widths, sampling
 from .graphs_csr import (
-    fill_distances,
-    fill_squared_distances,
+    fill_edge_values,
     heat_kernel_inplace,
     knn_lists,
     padded_rows_to_csr,
@@ -118,10 +117,11 @@ def _knn_weights(vectors: np.ndarray, k: int, t) -> tuple[sp.csr_matrix, float]:
     rows, cols = knn_lists(vectors, k)
     w = union_pattern(rows, cols, n)
     del rows, cols
-    mean_d = fill_distances(w, vectors)
     if t == "mean-distance":
-        t = kernel_widths.sigma_to_t(mean_d)
-    heat_kernel_inplace(w, 4.0 * t)
+        t = kernel_widths.sigma_to_t(fill_edge_values(w, vectors)[1])
+        heat_kernel_inplace(w, 4.0 * t)
+    else:
+        fill_edge_values(w, vectors, scale=4.0 * t)
     return w, float(t)
 
 
@@ -149,7 +149,7 @@ def healpix_v1_graph(nside, *, nest, indexes=None) -> SphereGraph:
     s = sampling.healpix_sampling(nside, nest=nest, indexes=indexes)
     idx = _subset_array(s)
     w = neighbour_pattern(s.params["nside"], nest=s.params["nest"], indexes=idx)
-    mean_d2 = fill_squared_distances(w, s.vectors)
+    mean_d2 = fill_edge_values(w, s.vectors)[0]
     heat_kernel_inplace(w, 2.0 * mean_d2)
     definition = {"sampling": "healpix", "nside": s.params["nside"], "nest": s.params["nest"],
                   "indexes": _indexes_spec(s), "graph": "v1"}
@@ -172,6 +172,7 @@ def healpix_knn_graph(nside, k, *, nest, indexes=None, t="paper") -> SphereGraph
     ``t``: ``"paper"`` (optimal width for (nside, k), k in {8, 20, 40, 60}), ``"mean-distance"``
     or a positive float. Validation happens before any expensive work."""
     nside = sampling.check_nside(nside)
+    _check_k(k, np.inf)
     t = _check_t(t)
     if t == "paper":
         kernel_widths.paper_kernel_width_t(nside, k)  # raises early for untabulated k
@@ -203,7 +204,7 @@ def equiangular_khasanova_graph(bandwidth, *, grid) -> SphereGraph:
     d2 = np.sum((s.vectors[:, None, :] - s.vectors[nbr]) ** 2, axis=-1)
     nbr = np.where(d2 > 1e-24, nbr, -1)  # DH: coincident pole copies, no edge
     w = padded_rows_to_csr([(0, nbr)], m * m, m * m, capacity=4 * m * m)
-    fill_squared_distances(w, s.vectors)
+    fill_edge_values(w, s.vectors)
     w.data = (1.0 / np.sqrt(w.data.astype(np.float64))).astype(np.float32)
     definition = {"sampling": "equiangular", "bandwidth": b, "grid": s.params["grid"],
                   "graph": "khasanova"}
