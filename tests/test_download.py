@@ -60,6 +60,13 @@ class _Server:
                     return self.send_error(403, "Forbidden")
                 if path == "/gone.zip":
                     return self.send_error(410, "Gone")
+                if path == "/login.zip":  # a gated host answering 200 with a login page
+                    page = b"<html><body>Log in to request access</body></html>"
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    self.send_header("Content-Length", str(len(page)))
+                    self.end_headers()
+                    return self.wfile.write(page)
                 if path not in server.files:
                     return self.send_error(404, "Not Found")
                 if n_before < server.fail_first.get(path, 0):
@@ -171,7 +178,7 @@ def test_transient_failures_exhausted_raise_download_error(server, tmp_path):
         fetch(_src([f"{server.url}/flaky.zip"]), tmp_path / "data.zip", **dict(FAST, retries=2))
     assert not isinstance(err.value, ManualDownloadRequired)
     assert "503" in str(err.value) and len(server.requests) == 3
-    assert not (tmp_path / "data.zip").exists()
+    assert _leftovers(tmp_path) == []  # nothing received: not even a .part
 
 
 def test_range_resume_after_truncated_body(server, tmp_path):
@@ -187,6 +194,27 @@ def test_resume_from_existing_part_file(server, tmp_path):
     dest = fetch(_src([f"{server.url}/good.zip"]), tmp_path / "data.zip", **FAST)
     assert dest.read_bytes() == GOOD
     assert server.requests == [("/good.zip", "bytes=1000-")]
+
+
+def test_complete_part_file_is_used_after_416(server, tmp_path):
+    (tmp_path / "data.zip.part").write_bytes(GOOD)
+    dest = fetch(_src([f"{server.url}/good.zip"]), tmp_path / "data.zip", **FAST)
+    assert dest.read_bytes() == GOOD and _leftovers(tmp_path) == ["data.zip"]
+    assert server.requests == [("/good.zip", f"bytes={len(GOOD)}-")]
+
+
+def test_stale_part_file_restarts_from_zero(server, tmp_path):
+    (tmp_path / "data.zip.part").write_bytes(GOOD + b"trailing junk")
+    dest = fetch(_src([f"{server.url}/good.zip"]), tmp_path / "data.zip", **FAST)
+    assert dest.read_bytes() == GOOD and _leftovers(tmp_path) == ["data.zip"]
+    assert server.requests == [("/good.zip", f"bytes={len(GOOD) + 13}-"), ("/good.zip", None)]
+
+
+def test_html_login_page_of_a_gated_host(server, tmp_path):
+    src = _src([f"{server.url}/login.zip"], gated=True, instructions="Request access")
+    with pytest.raises(ManualDownloadRequired, match="HTML page"):
+        fetch(src, tmp_path / "data.zip", **FAST)
+    assert _leftovers(tmp_path) == [] and len(server.requests) == 1
 
 
 def test_mirror_fallback(server, tmp_path):

@@ -63,7 +63,17 @@ class ChecksumMismatch(DownloadError):
 
 
 class ManualDownloadRequired(DownloadError):
-    """The file cannot be downloaded automatically (gated or gone); a person must place it."""
+    """The file cannot be downloaded automatically (gated or gone); a person must place it.
+
+    Attributes:
+        missing: ``[(source, absolute target path), ...]`` still to be placed by hand.
+        reasons: one line per failed URL.
+    """
+
+    def __init__(self, missing: Sequence[tuple[Source, Path]], reasons: Sequence[str]):
+        super().__init__(_manual_message(missing, reasons))
+        self.missing = list(missing)
+        self.reasons = list(reasons)
 
 
 @dataclass(frozen=True)
@@ -183,14 +193,20 @@ class _Transient(Exception):
 
 
 class _Permanent(Exception):
-    """A failure not worth retrying for this URL (HTTP 401/403/404/410)."""
+    """A failure not worth retrying for this URL: ``kind`` is ``"gated"`` or ``"gone"``."""
 
-    def __init__(self, url: str, code: int, reason: str):
-        super().__init__(f"{url} answered HTTP {code} {reason}")
-        self.code = code
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
 
 
-def _download_once(url: str, part: Path, *, timeout: float, progress: bool, name: str) -> None:
+class _RangeNotSatisfiable(Exception):
+    """HTTP 416 for our ``Range``: the ``.part`` is already complete, or is not a prefix."""
+
+
+def _download_once(
+    url: str, part: Path, *, timeout: float, progress: bool, name: str, gated: bool
+) -> None:
     """One attempt: append to ``part`` from its current size (HTTP Range), or restart at 0."""
     offset = part.stat().st_size if part.exists() else 0
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
@@ -199,14 +215,20 @@ def _download_once(url: str, part: Path, *, timeout: float, progress: bool, name
     try:
         response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as err:
-        if err.code == 416 and offset:  # our .part is already complete (or bogus): caller verifies
-            return
+        if err.code == 416 and offset:
+            raise _RangeNotSatisfiable() from None
         if err.code in _PERMANENT:
-            raise _Permanent(url, err.code, err.reason) from None
+            raise _Permanent(f"{url} answered HTTP {err.code} {err.reason}",
+                             _PERMANENT[err.code]) from None
         raise _Transient(f"{url} answered HTTP {err.code} {err.reason}") from None
     except (urllib.error.URLError, OSError) as err:
         raise _Transient(f"{url}: {err}") from None
     with response:
+        content_type = response.headers.get("Content-Type", "")
+        if gated and content_type.startswith("text/html") and not name.endswith((".html", ".htm")):
+            # Gated hosts often answer 200 with a login/request-access page instead of 403.
+            raise _Permanent(f"{url} answered an HTML page (a login or access-request page?) "
+                             "instead of the file", "gated")
         if offset and response.status == 206:
             content_range = response.headers.get("Content-Range", "")
             if not content_range.startswith(f"bytes {offset}-"):
@@ -272,8 +294,11 @@ def fetch(
             _verify_existing(source, manual, progress=progress, placed_by="placed by hand")
             dest.parent.mkdir(parents=True, exist_ok=True)
             tmp = dest.with_name(dest.name + ".copy-tmp")
-            shutil.copyfile(manual, tmp)
-            os.replace(tmp, dest)
+            try:
+                shutil.copyfile(manual, tmp)
+                os.replace(tmp, dest)
+            finally:
+                tmp.unlink(missing_ok=True)
             return dest
 
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -290,7 +315,17 @@ def fetch(
             time.sleep(backoff * 2 ** (round_ - 1))
         for url in live:
             try:
-                _download_once(url, part, timeout=timeout, progress=progress, name=source.name)
+                _download_once(url, part, timeout=timeout, progress=progress, name=source.name,
+                               gated=source.gated)
+            except _RangeNotSatisfiable:
+                # A complete .part (e.g. interrupted before the rename) is used; anything else
+                # is not a prefix of the file: start over on the next attempt.
+                if file_checksum(part, source.algorithm, progress=progress) == source.hexdigest:
+                    os.replace(part, dest)
+                    return dest
+                part.unlink(missing_ok=True)
+                transient.append(f"{url}: HTTP 416 for a stale {part.name}; restarting from 0")
+                continue
             except _Permanent as err:
                 permanent[url] = err
                 continue
@@ -314,10 +349,9 @@ def fetch(
         part.unlink(missing_ok=True)
         reasons = []
         for err in permanent.values():
-            kind = _PERMANENT[err.code]
-            why = "access is restricted" if kind == "gated" else "the file is not there any more"
+            why = "access is restricted" if err.kind == "gated" else "the file is not there any more"
             reasons.append(f"{source.name}: {err} ({why})")
-        raise ManualDownloadRequired(_manual_message([(source, dest)], reasons))
+        raise ManualDownloadRequired([(source, dest)], reasons)
     # Keep the .part: a later call resumes it (it is never mistaken for dest).
     details = "\n  ".join(transient[-5:] + [str(e) for e in permanent.values()])
     raise DownloadError(
@@ -346,10 +380,10 @@ def fetch_all(
         try:
             fetch(src, path, **kwargs)
         except ManualDownloadRequired as err:
-            missing.append((src, path))
-            reasons += [ln.strip()[2:] for ln in str(err).splitlines() if ln.startswith("  - ")]
+            missing += err.missing
+            reasons += err.reasons
     if missing:
-        raise ManualDownloadRequired(_manual_message(missing, reasons))
+        raise ManualDownloadRequired(missing, reasons)
     return paths
 
 
