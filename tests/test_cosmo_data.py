@@ -12,6 +12,7 @@ import pytest
 from scipy.stats import skew
 
 from deepsphere.datasets import cosmo
+from deepsphere.datasets import cosmo_preprocess as prep
 from deepsphere.datasets.cosmo_baselines import (
     Standardiser,
     histogram_edges,
@@ -86,6 +87,8 @@ def test_list_maps_and_map_checks(tmp_path):
     got = [(p.name, lab) for p, lab in cosmo.list_maps(tmp_path)]
     assert got == [("z_0p26.npy", 0), ("a_0p31.npy", 1), ("b_0p31.npy", 1)]
     assert cosmo.map_nside(tmp_path / "a_0p31.npy") == 4
+    with pytest.raises(ValueError, match=r"'0p26': 1, '0p31': 2.*expected 2 each"):
+        cosmo.list_maps(tmp_path, expected_per_class=2)
 
     (tmp_path / "z_0p26.npy").unlink()
     with pytest.raises(ValueError, match="no map of class.*0p26"):
@@ -115,7 +118,7 @@ def test_ring_to_nest_follows_pixel_positions():
     nside = 8
     ring = _f(hp.pix2vec(nside, np.arange(12 * nside**2), nest=False))
     expected = _f(hp.pix2vec(nside, np.arange(12 * nside**2), nest=True))
-    out = cosmo.preprocess_map(ring, nside=nside, sigma_arcmin=0)
+    out = prep.preprocess_map(ring, nside=nside, sigma_arcmin=0)
     np.testing.assert_allclose(out, expected - expected.mean(), atol=1e-12)
     np.testing.assert_allclose(out, hp.reorder(ring - ring.mean(), r2n=True), atol=1e-12)
 
@@ -123,11 +126,11 @@ def test_ring_to_nest_follows_pixel_positions():
 def test_ud_grade_averages_the_four_nest_children():
     rng = np.random.default_rng(3)
     nest8 = rng.standard_normal(12 * 8**2)
-    out = cosmo.preprocess_map(hp.reorder(nest8, n2r=True), nside=4, sigma_arcmin=0)
+    out = prep.preprocess_map(hp.reorder(nest8, n2r=True), nside=4, sigma_arcmin=0)
     expected = nest8.reshape(-1, 4).mean(axis=1)
     np.testing.assert_allclose(out, expected - expected.mean(), atol=1e-12)
     with pytest.raises(ValueError, match="upgrading"):
-        cosmo.preprocess_map(nest8, nside=16, sigma_arcmin=0)
+        prep.preprocess_map(nest8, nside=16, sigma_arcmin=0)
 
 
 def test_smoothing_multiplies_a_single_ell_map_by_the_gaussian_beam():
@@ -141,7 +144,7 @@ def test_smoothing_multiplies_a_single_ell_map_by_the_gaussian_beam():
     sigma = np.radians(sigma_arcmin / 60)
     b_ell = np.exp(-ell * (ell + 1) * sigma**2 / 2)
     assert 0.2 < b_ell < 0.8  # a real test of the beam
-    out = cosmo.preprocess_map(ring, nside=nside, sigma_arcmin=sigma_arcmin)
+    out = prep.preprocess_map(ring, nside=nside, sigma_arcmin=sigma_arcmin)
     expected = hp.reorder(b_ell * ring - ring.mean(), r2n=True)
     np.testing.assert_allclose(out, expected, atol=1e-4 * np.abs(ring).max())
 
@@ -161,10 +164,10 @@ def test_patch_cache_holds_the_nest_pixel_ranges(tmp_path):
     nest = np.arange(npix, dtype=np.float64)
     maps = _save_maps(tmp_path / "training", [
         ("m_0p26.npy", hp.reorder(nest, n2r=True)), ("m_0p31.npy", hp.reorder(2 * nest, n2r=True))])
-    out = cosmo.build_patch_cache(maps, tmp_path / "c.h5", nside=nside, order=order,
+    out = prep.build_patch_cache(maps, tmp_path / "c.h5", nside=nside, order=order,
                                   sigma_arcmin=0, split="training", progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.h5", "training"]
-    ps = cosmo.load_patch_cache(out)
+    ps = prep.load_patch_cache(out)
     n = npix // 48
     assert ps.x.shape == (2 * 48, n) and ps.x.dtype == np.float32
     for k in (0, 7, 47):
@@ -181,10 +184,10 @@ def test_patch_cache_rejects_bad_input_before_writing(tmp_path):
     maps = _save_maps(tmp_path / "training", [("a_0p26.npy", np.zeros(12 * 16**2)),
                                              ("b_0p31.npy", np.zeros(12 * 4**2))])
     with pytest.raises(ValueError, match="b_0p31.npy: Nside 4 < configured nside 8"):
-        cosmo.build_patch_cache(maps, tmp_path / "c.h5", nside=8, order=1, sigma_arcmin=0,
+        prep.build_patch_cache(maps, tmp_path / "c.h5", nside=8, order=1, sigma_arcmin=0,
                                 split="training", progress=False)
     with pytest.raises(ValueError, match="order"):
-        cosmo.build_patch_cache(maps[:1], tmp_path / "c.h5", nside=8, order=3, sigma_arcmin=0,
+        prep.build_patch_cache(maps[:1], tmp_path / "c.h5", nside=8, order=3, sigma_arcmin=0,
                                 split="training", progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["training"]
 
@@ -197,19 +200,19 @@ def test_normalisation_uses_training_data_only(tmp_path):
     test = _save_maps(tmp_path / "testing", [("u_0p26.npy", 50 * rng.standard_normal(12 * nside**2)),
                                             ("v_0p31.npy", 50 * rng.standard_normal(12 * nside**2))])
     kw = dict(nside=nside, order=1, sigma_arcmin=0, progress=False)
-    tr = cosmo.build_patch_cache(train, tmp_path / "train.h5", split="training", **kw)
-    te = cosmo.build_patch_cache(test, tmp_path / "test.h5", split="testing", **kw)
-    stats = cosmo.compute_normalisation(tr)
-    x_train = cosmo.load_patch_cache(tr).x.astype(np.float64)
+    tr = prep.build_patch_cache(train, tmp_path / "train.h5", split="training", **kw)
+    te = prep.build_patch_cache(test, tmp_path / "test.h5", split="testing", **kw)
+    stats = prep.compute_normalisation(tr)
+    x_train = prep.load_patch_cache(tr).x.astype(np.float64)
     assert stats["std"] == pytest.approx(np.std(x_train), rel=1e-6)
     assert stats["n_pixels"] == x_train.size
     with pytest.raises(ValueError, match="training cache only"):
-        cosmo.compute_normalisation(te)
-    path = cosmo.save_normalisation(tmp_path / "norm.json", stats)
-    loaded = cosmo.load_normalisation(path)
-    x_test = cosmo.load_patch_cache(te).x
-    np.testing.assert_allclose(cosmo.normalise(x_test, loaded), x_test / np.std(x_train), rtol=1e-5)
-    assert np.std(cosmo.normalise(x_test, loaded)) > 20  # not re-standardised on the test data
+        prep.compute_normalisation(te)
+    path = prep.save_normalisation(tmp_path / "norm.json", stats)
+    loaded = prep.load_normalisation(path)
+    x_test = prep.load_patch_cache(te).x
+    np.testing.assert_allclose(prep.normalise(x_test, loaded), x_test / np.std(x_train), rtol=1e-5)
+    assert np.std(prep.normalise(x_test, loaded)) > 20  # not re-standardised on the test data
 
 
 # --------------------------------------------------------------------------- noise and split
@@ -358,8 +361,8 @@ def test_standin_dataset_in_the_real_format(tmp_path):
     assert [p.name for p in unpacked] == ["training", "testing"]
     for (p, _), (q, _) in zip(train, cosmo.list_maps(tmp_path / "u" / "training"), strict=True):
         np.testing.assert_array_equal(np.load(p), np.load(q))
-    cache = cosmo.build_patch_cache(train, tmp_path / "c.h5", nside=4, order=1, sigma_arcmin=60,
+    cache = prep.build_patch_cache(train, tmp_path / "c.h5", nside=4, order=1, sigma_arcmin=60,
                                     split="training", progress=False)
-    assert cosmo.compute_normalisation(cache)["std"] > 0
+    assert prep.compute_normalisation(cache)["std"] > 0
     with pytest.raises(FileExistsError, match="overwrite=True"):
         write_standin_dataset(tmp_path / "a", **kw)

@@ -354,6 +354,8 @@ def fetch(
         raise ManualDownloadRequired([(source, dest)], reasons)
     # Keep the .part: a later call resumes it (it is never mistaken for dest).
     details = "\n  ".join(transient[-5:] + [str(e) for e in permanent.values()])
+    if source.gated and source.instructions:
+        details += f"\nNote: this source is gated. {source.instructions} ({source.page or ''})."
     raise DownloadError(
         f"Could not download {source.name!r} after {retries + 1} attempts per URL:\n  {details}\n"
         f"Check the network and re-run (the download resumes from {part.resolve()}), or place the "
