@@ -74,14 +74,18 @@ def chebyshev_filter(
         raise ValueError("coefficients must be a non-empty 1-d sequence (K >= 1)")
     if lap.shape[0] != lap.shape[1] or x.shape[0] != lap.shape[0]:
         raise ValueError(f"shape mismatch: L~ is {lap.shape}, x is {x.shape}")
-    t_prev, y = x, coefficients[0] * x
+    dtype = np.result_type(x.dtype, lap.dtype)
+    y = x.astype(dtype) * dtype.type(coefficients[0])
     if coefficients.size == 1:
         return y
-    t_cur = lap @ x
-    y = y + coefficients[1] * t_cur
+    t_prev, t_cur = x, lap @ x
+    y += dtype.type(coefficients[1]) * t_cur
     for c in coefficients[2:]:
-        t_prev, t_cur = t_cur, 2.0 * (lap @ t_cur) - t_prev
-        y = y + c * t_cur
+        t_next = lap @ t_cur  # in-place updates: the sparse product dominates the cost
+        t_next *= 2
+        t_next -= t_prev
+        y += dtype.type(c) * t_next
+        t_prev, t_cur = t_cur, t_next
     return y
 
 
