@@ -42,6 +42,8 @@ def get_final_targets():
     targets = []
     if "sphere" in config["targets"]:
         targets += get_sphere_targets()
+    if "cosmo" in config["targets"]:
+        targets += get_cosmo_targets()
     if "notebooks" in config["targets"]:
         targets += get_notebook_targets()
     return targets
@@ -58,3 +60,10 @@ def get_notebook_parameters(wildcards):
 
 def get_notebook_targets():
     return [f"results/notebooks/{name}.ipynb" for name in config["notebooks"]]
+
+
+# --- cosmo: input functions of rules/cosmo.smk ---
+def get_cosmo_targets():
+    return []
+
+# --- end cosmo ---
