@@ -1,0 +1,442 @@
+"""The one per-backend sparse product, and the fused Chebyshev filter built on it.
+
+Representation, chosen by measurement on the 2-core CPU machine
+(``/work/shared/reference/perf-baseline.md`` and ``benchmarks/chebconv.py``):
+
+- TensorFlow: ``CSRSparseMatrix`` (``tf.raw_ops.SparseMatrixMatMul``), about 9x faster than
+  ``tf.sparse.sparse_dense_matmul`` on a COO ``SparseTensor``; ``keras.ops.matmul`` on a
+  ``SparseTensor`` materialises an ``(nnz, C)`` gather and runs out of memory at Nside 256.
+- JAX: ``BCSR`` (lowers to jaxlib's native CSR kernel), about 8x faster than ``BCOO``; its
+  autodiff transpose falls back to the slow path, hence the custom VJPs below.
+
+Both backends get a custom gradient that uses ``L^T`` (``= L`` for the symmetric rescaled
+Laplacian, so the backward pass is the same fast product). :func:`chebyshev_filter` fuses the
+whole recursion: its backward pass runs the recursion once on the output gradient
+(``dW_k = X^T T_k(L) dY`` and ``dX = sum_k T_k(L) dY W_k^T`` as ``T_k(L)`` is symmetric), so
+no ``(K, N, C)`` stack of Chebyshev terms is ever stored.
+
+Large products are split along the dense operand's columns so that ``nnz * columns`` stays
+below a backend's index limit (TensorFlow's GPU kernels: ``2**31``).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import keras
+import numpy as np
+import scipy.sparse as sp
+
+#: TensorFlow GPU sparse kernels index with int32: ``nnz * columns`` must stay below this.
+TF_GPU_PRODUCT_LIMIT = 2**31 - 1
+
+
+class SparseOperand:
+    """A square sparse matrix held as backend tensors in CSR form.
+
+    Args:
+        indptr: ``(n + 1,)`` int32 row pointers.
+        indices: ``(nnz,)`` int32 column indices (sorted within rows).
+        values: ``(nnz,)`` floating values.
+        n: number of rows (= columns).
+        symmetric: whether the matrix equals its transpose (then gradients reuse it);
+            non-symmetric operands are only accepted by :func:`sparse_dense_matmul`, which
+            needs ``transpose`` for its gradient.
+        transpose: the transposed matrix as another :class:`SparseOperand` (or ``None``).
+    """
+
+    def __init__(self, indptr, indices, values, n, *, symmetric=True, transpose=None):
+        self.indptr = indptr
+        self.indices = indices
+        self.values = values
+        self.n = int(n)
+        self.symmetric = bool(symmetric)
+        self.transpose = transpose
+        self._cache = {}
+
+    @classmethod
+    def from_scipy(cls, matrix, dtype="float32", *, _transpose=True):
+        """Builds an operand from any square scipy sparse matrix (symmetry is detected)."""
+        csr = check_square_sparse(matrix, "matrix")
+        symmetric = is_symmetric(csr)
+        transpose = None
+        if not symmetric and _transpose:
+            transpose = cls.from_scipy(csr.T.tocsr(), dtype, _transpose=False)
+        comps = csr_components(csr, dtype)
+        return cls(
+            keras.ops.convert_to_tensor(comps["indptr"]),
+            keras.ops.convert_to_tensor(comps["indices"]),
+            keras.ops.convert_to_tensor(comps["values"]),
+            csr.shape[0],
+            symmetric=symmetric,
+            transpose=transpose,
+        )
+
+    @property
+    def nnz(self):
+        return int(self.indices.shape[0])
+
+
+def check_square_sparse(matrix, name="laplacian"):
+    """Returns ``matrix`` as a sorted CSR matrix; raises ``ValueError`` unless square 2-D."""
+    if not sp.issparse(matrix):
+        raise ValueError(
+            f"{name} must be a scipy.sparse matrix, got {type(matrix).__name__}; "
+            "convert it with scipy.sparse.csr_matrix(...)."
+        )
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(
+            f"{name} must be square (n, n), got shape {matrix.shape}; pass the (rescaled) "
+            "Laplacian of the graph whose vertices are the input's vertex axis."
+        )
+    csr = sp.csr_matrix(matrix)
+    csr.sum_duplicates()
+    csr.sort_indices()
+    return csr
+
+
+def is_symmetric(matrix, rtol=1e-6):
+    """Whether a scipy sparse matrix equals its transpose up to ``rtol`` of its largest entry."""
+    diff = abs(matrix - matrix.T)
+    scale = abs(matrix).max() if matrix.nnz else 0.0
+    return diff.nnz == 0 or diff.max() <= rtol * max(scale, 1e-30)
+
+
+def csr_components(matrix, dtype="float32"):
+    """``{"indptr", "indices", "values"}`` numpy arrays (int32, int32, ``dtype``) of a CSR."""
+    csr = check_square_sparse(matrix, "matrix")
+    if csr.nnz >= 2**31:
+        raise ValueError(f"matrix has {csr.nnz} non-zeros; int32 indexing allows < 2**31.")
+    return {
+        "indptr": csr.indptr.astype(np.int32),
+        "indices": csr.indices.astype(np.int32),
+        "values": csr.data.astype(dtype),
+    }
+
+
+def _as_operand(L):
+    return L if isinstance(L, SparseOperand) else SparseOperand.from_scipy(L)
+
+
+@functools.cache
+def _tf_has_gpu():
+    import tensorflow as tf
+
+    return bool(tf.config.list_logical_devices("GPU"))
+
+
+def _column_chunks(nnz, columns, max_product):
+    """Column slices ``[(start, stop), ...]`` keeping ``nnz * (stop - start) < max_product``."""
+    if max_product is None or nnz * columns < max_product:
+        return None
+    width = max(1, (max_product - 1) // max(nnz, 1))
+    return [(s, min(s + width, columns)) for s in range(0, columns, width)]
+
+
+def _default_limit():
+    if keras.backend.backend() == "tensorflow" and _tf_has_gpu():
+        return TF_GPU_PRODUCT_LIMIT
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# TensorFlow
+
+
+def _tf_csr(op, dtype):
+    import tensorflow as tf
+
+    key = ("tf_csr", dtype)
+    if key in op._cache and tf.executing_eagerly():
+        return op._cache[key]
+    indptr = tf.cast(op.indptr, tf.int64)
+    rows = tf.repeat(tf.range(op.n, dtype=tf.int64), indptr[1:] - indptr[:-1])
+    coo = tf.stack([rows, tf.cast(op.indices, tf.int64)], axis=1)
+    csr = tf.raw_ops.SparseTensorToCSRSparseMatrix(
+        indices=coo,
+        values=tf.cast(op.values, dtype),
+        dense_shape=tf.constant([op.n, op.n], tf.int64),
+    )
+    if tf.executing_eagerly():
+        op._cache[key] = csr
+    return csr
+
+
+def _tf_product(csr, x, chunks):
+    import tensorflow as tf
+
+    if chunks is None:
+        return tf.raw_ops.SparseMatrixMatMul(a=csr, b=x)
+    if isinstance(chunks, int):  # column count unknown while tracing: split in a loop
+        return _tf_product_dynamic(csr, x, chunks)
+    parts = [tf.raw_ops.SparseMatrixMatMul(a=csr, b=x[:, a:b]) for a, b in chunks]
+    return tf.concat(parts, axis=1)
+
+
+def _tf_product_dynamic(csr, x, width):
+    import tensorflow as tf
+
+    columns = tf.shape(x)[1]
+    count = (columns + width - 1) // width
+    parts = tf.TensorArray(x.dtype, size=count, infer_shape=False)
+
+    def body(i, parts):
+        part = tf.raw_ops.SparseMatrixMatMul(a=csr, b=x[:, i * width : (i + 1) * width])
+        return i + 1, parts.write(i, tf.transpose(part))
+
+    _, parts = tf.while_loop(lambda i, _: i < count, body, (0, parts))
+    return tf.transpose(parts.concat())
+
+
+def _tf_chunks(nnz, columns, max_product):
+    """Static chunks, or an int width when the column count is only known at run time."""
+    if max_product is None:
+        return None
+    if columns is None:
+        return max(1, (max_product - 1) // max(nnz, 1))
+    return _column_chunks(nnz, columns, max_product)
+
+
+def _tf_matmul(op, x, max_product):
+    import tensorflow as tf
+
+    chunks = _tf_chunks(op.nnz, x.shape[1], max_product)
+    csr = _tf_csr(op, x.dtype)
+    csr_t = csr if op.symmetric else _tf_csr(op.transpose, x.dtype)
+
+    @tf.custom_gradient
+    def product(x):
+        def grad(dy):
+            return _tf_product(csr_t, dy, chunks)
+
+        return _tf_product(csr, x, chunks), grad
+
+    return product(x)
+
+
+def _tf_chebyshev(op, x, kernel, max_product):
+    import tensorflow as tf
+
+    batch, n, f_in = tf.unstack(tf.shape(x))
+    K, _, f_out = kernel.shape
+    csr = _tf_csr(op, x.dtype)
+    static_batch = x.shape[0]
+    cols_in = None if static_batch is None else static_batch * int(x.shape[2])
+    cols_out = None if static_batch is None else static_batch * int(f_out)
+    chunks_in = _tf_chunks(op.nnz, cols_in, max_product)
+    chunks_out = _tf_chunks(op.nnz, cols_out, max_product)
+
+    @tf.custom_gradient
+    def cheb(x, kernel):
+        x0 = tf.reshape(tf.transpose(x, (1, 0, 2)), (n, batch * f_in))
+        rows = n * batch
+
+        def terms(t0, chunks):
+            """Yields T_k(L) t0 for k = 0..K-1, keeping only two previous terms."""
+            yield t0
+            if K > 1:
+                t1 = _tf_product(csr, t0, chunks)
+                yield t1
+                for _ in range(2, K):
+                    t0, t1 = t1, 2.0 * _tf_product(csr, t1, chunks) - t0
+                    yield t1
+
+        y = None
+        for k, t in enumerate(terms(x0, chunks_in)):
+            term = tf.matmul(tf.reshape(t, (rows, f_in)), kernel[k])
+            y = term if y is None else y + term
+        out = tf.transpose(tf.reshape(y, (n, batch, f_out)), (1, 0, 2))
+
+        def grad(dy):
+            g0 = tf.reshape(tf.transpose(dy, (1, 0, 2)), (n, batch * f_out))
+            x0r = tf.reshape(x0, (rows, f_in))
+            dx, dws = None, []
+            for k, u in enumerate(terms(g0, chunks_out)):
+                ur = tf.reshape(u, (rows, f_out))
+                term = tf.matmul(ur, kernel[k], transpose_b=True)
+                dx = term if dx is None else dx + term
+                dws.append(tf.matmul(x0r, ur, transpose_a=True))
+            dx = tf.transpose(tf.reshape(dx, (n, batch, f_in)), (1, 0, 2))
+            return dx, tf.stack(dws)
+
+        return out, grad
+
+    return cheb(x, kernel)
+
+
+# --------------------------------------------------------------------------------------------
+# JAX
+
+
+def _jax_product(data, indices, indptr, n, x, chunks):
+    import jax.numpy as jnp
+    from jax.experimental import sparse as jsparse
+
+    mat = jsparse.BCSR((data, indices, indptr), shape=(n, n), indices_sorted=True)
+    if chunks is None:
+        return mat @ x
+    return jnp.concatenate([mat @ x[:, a:b] for a, b in chunks], axis=1)
+
+
+def _jax_matmul(op, x, max_product):
+    import jax
+
+    chunks = _column_chunks(op.nnz, int(x.shape[1]), max_product)
+    t = op if op.symmetric else op.transpose
+    n = op.n
+
+    @jax.custom_vjp
+    def product(x, data, indices, indptr, data_t, indices_t, indptr_t):
+        return _jax_product(data, indices, indptr, n, x, chunks)
+
+    def fwd(x, *arrays):
+        return product(x, *arrays), arrays
+
+    def bwd(arrays, dy):
+        data_t, indices_t, indptr_t = arrays[3:]
+        dx = _jax_product(data_t, indices_t, indptr_t, n, dy, chunks)
+        return (dx, *_jax_zero_cotangents(arrays))
+
+    product.defvjp(fwd, bwd)
+    data = op.values.astype(x.dtype)
+    return product(x, data, op.indices, op.indptr, t.values.astype(x.dtype), t.indices, t.indptr)
+
+
+def _jax_zero_cotangents(arrays):
+    import jax
+    import numpy as onp
+
+    out = []
+    for a in arrays:
+        if jax.numpy.issubdtype(a.dtype, jax.numpy.integer):
+            out.append(onp.zeros(a.shape, dtype=jax.dtypes.float0))
+        else:
+            out.append(jax.numpy.zeros_like(a))
+    return out
+
+
+def _jax_chebyshev(op, x, kernel, max_product):
+    import jax
+    import jax.numpy as jnp
+
+    batch, n, f_in = x.shape
+    K, _, f_out = kernel.shape
+    rows = n * batch
+
+    def terms(t0, data, indices, indptr, chunks):
+        yield t0
+        if K > 1:
+            t1 = _jax_product(data, indices, indptr, n, t0, chunks)
+            yield t1
+            for _ in range(2, K):
+                t0, t1 = t1, 2.0 * _jax_product(data, indices, indptr, n, t1, chunks) - t0
+                yield t1
+
+    chunks_in = _column_chunks(op.nnz, batch * f_in, max_product)
+    chunks_out = _column_chunks(op.nnz, batch * f_out, max_product)
+
+    def forward(x, kernel, data, indices, indptr):
+        x0 = jnp.transpose(x, (1, 0, 2)).reshape(n, batch * f_in)
+        y = None
+        for k, t in enumerate(terms(x0, data, indices, indptr, chunks_in)):
+            term = t.reshape(rows, f_in) @ kernel[k]
+            y = term if y is None else y + term
+        return jnp.transpose(y.reshape(n, batch, f_out), (1, 0, 2)), x0
+
+    @jax.custom_vjp
+    def cheb(x, kernel, data, indices, indptr):
+        return forward(x, kernel, data, indices, indptr)[0]
+
+    def fwd(x, kernel, data, indices, indptr):
+        out, x0 = forward(x, kernel, data, indices, indptr)
+        return out, (x0, kernel, data, indices, indptr)
+
+    def bwd(res, dy):
+        x0, kernel, data, indices, indptr = res
+        g0 = jnp.transpose(dy, (1, 0, 2)).reshape(n, batch * f_out)
+        x0r = x0.reshape(rows, f_in)
+        dx, dws = None, []
+        for k, u in enumerate(terms(g0, data, indices, indptr, chunks_out)):
+            ur = u.reshape(rows, f_out)
+            term = ur @ kernel[k].T
+            dx = term if dx is None else dx + term
+            dws.append(x0r.T @ ur)
+        dx = jnp.transpose(dx.reshape(n, batch, f_in), (1, 0, 2))
+        return (dx, jnp.stack(dws), *_jax_zero_cotangents((data, indices, indptr)))
+
+    cheb.defvjp(fwd, bwd)
+    return cheb(x, kernel, op.values.astype(x.dtype), op.indices, op.indptr)
+
+
+# --------------------------------------------------------------------------------------------
+# Public entry points
+
+
+def sparse_dense_matmul(L, x, *, max_product="auto"):
+    """``L @ x`` for a square sparse ``L`` and a dense ``x``, differentiable w.r.t. ``x``.
+
+    Args:
+        L: ``(n, n)`` :class:`SparseOperand` or scipy sparse matrix.
+        x: ``(n, c)`` dense tensor.
+        max_product: split ``x`` along its columns so that ``nnz * columns < max_product``;
+            ``"auto"`` applies TensorFlow's GPU limit when a GPU is visible, ``None`` never splits.
+
+    Returns:
+        ``(n, c)`` tensor of ``x``'s dtype.
+    """
+    op = _as_operand(L)
+    x = keras.ops.convert_to_tensor(x)
+    if len(x.shape) != 2 or x.shape[0] != op.n:
+        raise ValueError(
+            f"x must have shape ({op.n}, columns) to be multiplied by the {op.n}x{op.n} "
+            f"sparse matrix, got {tuple(x.shape)}."
+        )
+    limit = _default_limit() if max_product == "auto" else max_product
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        return _tf_matmul(op, x, limit)
+    if backend == "jax":
+        return _jax_matmul(op, x, limit)
+    raise NotImplementedError(
+        f"deepsphere sparse products support tensorflow and jax, not {backend}."
+    )
+
+
+def chebyshev_filter(L, x, kernel, *, max_product="auto"):
+    """``y = sum_k T_k(L) x W_k``: the Chebyshev graph filter, fused, with a custom gradient.
+
+    ``T_0 = x``, ``T_1 = L x``, ``T_k = 2 L T_{k-1} - T_{k-2}``, applied on the vertex axis
+    for the whole batch at once (one sparse product per term on an ``(n, batch*f_in)`` view).
+
+    Args:
+        L: ``(n, n)`` symmetric rescaled Laplacian (:class:`SparseOperand` or scipy sparse).
+        x: ``(batch, n, f_in)`` signals.
+        kernel: ``(K, f_in, f_out)`` weights, ``kernel[k]`` multiplies ``T_k``.
+        max_product: see :func:`sparse_dense_matmul`.
+
+    Returns:
+        ``(batch, n, f_out)``.
+    """
+    op = _as_operand(L)
+    if not op.symmetric:
+        raise ValueError(
+            "chebyshev_filter needs a symmetric Laplacian; symmetrise the graph weights."
+        )
+    x = keras.ops.convert_to_tensor(x)
+    kernel = keras.ops.cast(keras.ops.convert_to_tensor(kernel), x.dtype)
+    if len(x.shape) != 3 or (x.shape[1] is not None and x.shape[1] != op.n):
+        raise ValueError(f"x must have shape (batch, {op.n}, features), got {tuple(x.shape)}.")
+    if len(kernel.shape) != 3 or kernel.shape[1] != x.shape[2]:
+        raise ValueError(
+            f"kernel must have shape (K, {x.shape[2]}, f_out) for inputs with {x.shape[2]} "
+            f"features, got {tuple(kernel.shape)}."
+        )
+    limit = _default_limit() if max_product == "auto" else max_product
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        return _tf_chebyshev(op, x, kernel, limit)
+    if backend == "jax":
+        return _jax_chebyshev(op, x, kernel, limit)
+    raise NotImplementedError(
+        f"deepsphere sparse products support tensorflow and jax, not {backend}."
+    )
