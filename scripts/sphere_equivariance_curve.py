@@ -1,0 +1,34 @@
+"""Equivariance error of one study graph at one nside (rule sphere_equivariance_curve)."""
+
+import os
+
+os.environ["OMP_NUM_THREADS"] = str(snakemake.threads)  # healpy's transforms use OpenMP
+
+import logging  # noqa: E402
+
+from deepsphere.equivariance import equivariance_error_curve, paper_ell_grid  # noqa: E402
+from deepsphere.graphs import load_graph  # noqa: E402
+from deepsphere.laplacian import laplacian  # noqa: E402
+from deepsphere.workflow_logging import log_to_file  # noqa: E402
+
+with log_to_file(snakemake.log[0]):
+    p = snakemake.params
+    nside = int(snakemake.wildcards.nside)
+    graph = load_graph(snakemake.input.graph)
+    logging.info("graph %s: %d vertices", graph.definition, graph.n_vertices)
+    curve = equivariance_error_curve(
+        laplacian(graph.weights, "combinatorial"),
+        nside,
+        paper_ell_grid(nside, p.ell_step),
+        nest=graph.definition["nest"],
+        seed=p.seed,
+        n_signals=p.n_signals,
+        n_rotations=p.n_rotations,
+        rotation=p.rotation,
+        iter=p.map2alm_iter,
+    )
+    curve.insert(0, "graph", snakemake.wildcards.sphere_graph)
+    curve.insert(1, "nside", nside)
+    curve["rotation"] = p.rotation
+    logging.info("\n%s", curve.to_string())
+    curve.to_csv(snakemake.output[0], index=False)

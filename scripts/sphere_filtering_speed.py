@@ -1,0 +1,25 @@
+"""Time graph and spherical-harmonic filtering at one nside (rule sphere_filtering_speed)."""
+
+import os
+
+os.environ["OMP_NUM_THREADS"] = str(snakemake.threads)  # healpy's transforms use OpenMP
+
+import logging  # noqa: E402
+
+from deepsphere.filtering_speed import measure_filtering_speed  # noqa: E402
+from deepsphere.graphs import load_graph  # noqa: E402
+from deepsphere.laplacian import laplacian  # noqa: E402
+from deepsphere.workflow_logging import log_to_file  # noqa: E402
+
+with log_to_file(snakemake.log[0]):
+    p = snakemake.params
+    nside = int(snakemake.wildcards.nside)
+    laplacians = {1: laplacian(load_graph(snakemake.input.full).weights, "combinatorial")}
+    for order in p.patch_orders:
+        w = load_graph(snakemake.input[f"patch{order}"]).weights
+        laplacians[12 * order**2] = laplacian(w, "combinatorial")
+    speed = measure_filtering_speed(nside, graph_laplacians=laplacians, Ks=p.Ks,
+                                    lmax_factors=p.lmax_factors, repeats=p.repeats, seed=p.seed,
+                                    threads=snakemake.threads)  # fmt: skip
+    logging.info("\n%s", speed.to_string())
+    speed.to_csv(snakemake.output[0], index=False)
