@@ -154,3 +154,14 @@ def test_to_pygsp(v1_graph):
 def test_errors(call, msg):
     with pytest.raises(ValueError, match=msg):
         call(path_graph_with_isolated_vertex())
+
+
+@pytest.mark.parametrize("kind", ["combinatorial", "normalized"])
+def test_one_pass_bound_path_equals_two_steps(v1_graph, kind):
+    w = v1_graph.weights
+    L = laplacian.laplacian(w.astype(np.float64), kind).toarray()
+    lmax = 2.0 if kind == "normalized" else 2 * np.asarray(w.sum(axis=1)).max()
+    expected = 1.5 / lmax * L - np.eye(L.shape[0])  # interval (-1, 0.5)
+    got = laplacian.chebyshev_laplacian(w, kind, (-1.0, 0.5), "bound")
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got.toarray(), expected, atol=1e-6)

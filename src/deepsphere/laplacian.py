@@ -168,10 +168,33 @@ def rescale_laplacian(L, lmax, interval=(-1.0, 1.0)) -> sp.csr_matrix:
 
 def chebyshev_laplacian(weights, kind="normalized", interval=(-1.0, 1.0), lmax_method="eigsh",
                         ) -> sp.csr_matrix:
-    """``rescale_laplacian(laplacian(W, kind), largest_eigenvalue(...), interval)``, float32."""
-    L = laplacian(weights, kind)
-    lmax = largest_eigenvalue(L, lmax_method, kind=kind)
-    return rescale_laplacian(L, lmax, interval)
+    """``rescale_laplacian(laplacian(W, kind), largest_eigenvalue(...), interval)``, float32.
+
+    With ``lmax_method="bound"`` the bound is known from the degrees alone (2, or the Gershgorin
+    bound ``2 max degree`` of ``D - W``), so the rescaled matrix is built in one pass."""
+    if lmax_method != "bound":
+        L = laplacian(weights, kind)
+        lmax = largest_eigenvalue(L, lmax_method, kind=kind)
+        return rescale_laplacian(L, lmax, interval)
+    kind = _check_kind(kind)
+    a, b = (float(x) for x in interval)
+    if not a < b:
+        raise ValueError(f"interval={interval!r}: pass (a, b) with a < b, e.g. (-1, 1).")
+    w = _check_square_sparse(weights, "weights")
+    if w.nnz and w.data.min() < 0:
+        raise ValueError("weights must be non-negative (a graph's edge weights).")
+    if np.any(w.diagonal() != 0):
+        raise ValueError("weights must have a zero diagonal (no self-loops).")
+    degree = _row_sums(w)
+    if kind == "combinatorial":
+        scale = (b - a) / max(2.0 * degree.max(), np.finfo(float).tiny)
+        return _rebuild_with_diagonal(w, scale * degree + a, lambda r, c, v: -scale * v,
+                                      np.float32)
+    scale = (b - a) / 2.0
+    dinv = np.zeros_like(degree)
+    np.power(degree, -0.5, where=degree > 0, out=dinv)
+    return _rebuild_with_diagonal(w, scale * (degree > 0) + a,
+                                  lambda r, c, v: -scale * v * dinv[r] * dinv[c], np.float32)
 
 
 def to_pygsp(graph):
