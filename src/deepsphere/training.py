@@ -95,6 +95,15 @@ def _to_numpy(variables) -> list[np.ndarray]:
     return [np.asarray(keras.ops.convert_to_numpy(v)) for v in variables]
 
 
+def _state_variables(model) -> list:
+    """Every variable training changes: weights, BN statistics, RNG seed states.
+
+    ChebConv's constant Laplacian variables (``laplacian_*``, rebuilt from the layer config, up to
+    millions of entries) are left out of checkpoints.
+    """
+    return [v for v in model.variables if not v.name.startswith("laplacian_")]
+
+
 def _save_state(path: Path, meta: dict, model_vars, optimizer_vars=()) -> None:
     arrays = {f"model_{i:05d}": a for i, a in enumerate(_to_numpy(model_vars))}
     arrays.update({f"opt_{i:05d}": a for i, a in enumerate(_to_numpy(optimizer_vars))})
@@ -256,7 +265,7 @@ def fit(
     best_value, best_epoch, start = None, 0, 0
     if resume_meta is not None:
         meta, model_arrays, opt_arrays = load_checkpoint(last_path)
-        _assign(model.variables, model_arrays, "model")
+        _assign(_state_variables(model), model_arrays, "model")
         _assign(model.optimizer.variables, opt_arrays, "optimizer")
         history, start = meta["history"], int(meta["epoch"])
         best_value, best_epoch = meta["best_value"], int(meta["best_epoch"])
@@ -283,15 +292,16 @@ def fit(
             )
         if _is_better(row[tcfg["monitor"]], best_value, tcfg["monitor_mode"]):
             best_value, best_epoch = row[tcfg["monitor"]], epoch + 1
-            _save_state(best_path, {"epoch": epoch + 1, "fingerprint": fingerprint}, model.variables)
+            _save_state(best_path, {"epoch": epoch + 1, "fingerprint": fingerprint},
+                        _state_variables(model))
         meta = {"epoch": epoch + 1, "fingerprint": fingerprint, "history": history,
                 "best_value": best_value, "best_epoch": best_epoch}
-        _save_state(last_path, meta, model.variables, model.optimizer.variables)
+        _save_state(last_path, meta, _state_variables(model), model.optimizer.variables)
         _write_csv(out_dir / "log.csv", history)
 
     selected_epoch = len(history)
     if tcfg["keep"] == "best" and best_epoch != selected_epoch:
-        _assign(model.variables, load_checkpoint(best_path)[1], "model")
+        _assign(_state_variables(model), load_checkpoint(best_path)[1], "model")
         selected_epoch = best_epoch
     log.info("final model: %s epoch (%d; %s = %s)", tcfg["keep"], selected_epoch,
              tcfg["monitor"], best_value)
