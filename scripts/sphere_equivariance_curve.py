@@ -26,6 +26,7 @@ with log_to_file(snakemake.log[0]):
         n_rotations=p.n_rotations,
         rotation=p.rotation,
         iter=p.map2alm_iter,
+        rotate_signal=p.rotate_signal,
     )
     curve.insert(0, "graph", snakemake.wildcards.sphere_graph)
     curve.insert(1, "nside", nside)

@@ -18,9 +18,10 @@ Definitions (see ``docs/design.md`` and the reference note on Fig. 2):
 
       e(f, R) = ||R L f - L R f||_2 / ||L f||_2
 
-  ``R f`` is synthesised from the exactly rotated coefficients of ``f`` (no quadrature error) and
   ``R (L f)`` goes through ``map2alm`` (``iter`` Jacobi iterations, 3 by default) and
-  ``rotate_alm``. The study reports both
+  ``rotate_alm``; by default ``R f`` takes the same path (as the paper did), so that the quadrature
+  errors of the two rotations cancel to first order (``rotate_signal="exact"`` rotates the exact
+  coefficients of ``f`` instead). The study reports both
 
   - ``error`` = mean over signals and rotations of ``e`` (UNSQUARED): the numbers plotted in the
     paper's Fig. 2, and
@@ -223,12 +224,19 @@ def equivariance_ratios(
     n_rotations: int = 5,
     rotation: str = "haar",
     iter: int = 3,  # noqa: A002
+    rotate_signal: str = "analysis",
 ) -> np.ndarray:
     """The ratios ``||R L f - L R f|| / ||L f||`` of shape ``(n_signals, n_rotations)`` (unsquared).
 
     ``cl`` (shape ``(lmax + 1,)``) is the signals' power spectrum; ``lmax`` must not exceed
     ``3 nside - 1``. ``operator`` is a matrix or callable acting on maps in the ``nest`` ordering.
+    ``rotate_signal``: how ``R f`` is formed. ``"analysis"`` (default, the paper's way): the same
+    ``map2alm -> rotate_alm -> alm2map`` path as ``R (L f)``, so that the quadrature errors of the
+    two rotations largely cancel when ``f`` is close to an eigenvector of ``L`` (they otherwise
+    dominate near ``l = 3 nside``); ``"exact"``: from the exact coefficients of ``f``.
     """
+    if rotate_signal not in ("analysis", "exact"):
+        raise ValueError(f"rotate_signal must be 'analysis' or 'exact', got {rotate_signal!r}")
     nside = _check_nside(nside)
     op = as_operator(operator)
     cl = np.asarray(cl, dtype=float)
@@ -240,7 +248,10 @@ def equivariance_ratios(
     ratios = np.empty((n_signals, n_rotations))
     for i in range(n_signals):
         alm_f = random_alm(cl, rng)
-        lf = op(alm_to_map(alm_f, nside, nest=nest, lmax=lmax))
+        f = alm_to_map(alm_f, nside, nest=nest, lmax=lmax)
+        lf = op(f)
+        if rotate_signal == "analysis":
+            alm_f = map_to_alm(f, nest=nest, lmax=lmax, iter=iter)
         norm = np.linalg.norm(lf)
         if norm == 0.0:
             raise ValueError("L f is zero: the operator annihilates the signal (is ell = 0?)")
@@ -263,6 +274,7 @@ def equivariance_error_curve(
     n_rotations: int = 5,
     rotation: str = "haar",
     iter: int = 3,  # noqa: A002
+    rotate_signal: str = "analysis",
     progress: bool = True,
 ) -> pd.DataFrame:
     """Mean equivariance error against the degree of pure degree-``ell`` signals.
@@ -280,7 +292,8 @@ def equivariance_error_curve(
         rng = np.random.default_rng([int(seed), int(ell)])
         r = equivariance_ratios(
             op, nside, single_degree_spectrum(int(ell), lmax), nest=nest, rng=rng,
-            n_signals=n_signals, n_rotations=n_rotations, rotation=rotation, iter=iter,
+            n_signals=n_signals, n_rotations=n_rotations, rotation=rotation,
+            rotate_signal=rotate_signal, iter=iter,
         )  # fmt: skip
         rows.append(
             {"ell": int(ell), "error": r.mean(), "error_squared": (r**2).mean(),
