@@ -6,18 +6,12 @@ from this code. Models are built at small sizes wherever the count does not depe
 vertex count; the flatten CNN is checked through its formula with the real patch size.
 """
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import healpy as hp
 import keras
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
-import deepsphere
 from deepsphere.graphs import build_graph, graph_id
 from deepsphere.models import build_model, required_graphs, trainable_parameter_count
 from deepsphere.models_config import n_vertices
@@ -220,22 +214,3 @@ def test_fit_builds_the_model_from_the_config_and_resumes(tmp_path):
 def test_bad_model_config_raises_naming_the_key(change, key):
     with pytest.raises(ValueError, match=key):
         required_graphs({**COSMO_FCN, **change})
-
-
-def _subprocess_env(**extra):
-    env = dict(os.environ, **extra)
-    src = str(Path(deepsphere.__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
-    return env
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(keras.backend.backend() == "jax", reason="this is the JAX re-run itself")
-def test_key_model_tests_pass_on_jax():
-    out = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__,
-         "-k", "rotation or save_load or layer_order or fit_builds"],
-        capture_output=True, text=True, env=_subprocess_env(KERAS_BACKEND="jax"), timeout=300,
-    )
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
-    assert "4 passed" in out.stdout

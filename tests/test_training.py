@@ -248,11 +248,32 @@ def test_threads_from_the_caller_set_tf_pools():
 
 @pytest.mark.slow
 @pytest.mark.skipif(keras.backend.backend() == "jax", reason="this is the JAX re-run itself")
-def test_key_training_tests_pass_on_jax():
+def test_key_training_and_model_tests_pass_on_jax():
+    """One JAX subprocess for the key tests of this file and of test_models.py."""
+    here = Path(__file__).resolve().parent
+    selection = (
+        "resume_after_kill or keep_best or schedule or rotation or save_load "
+        "or layer_order or fit_builds"
+    )
     out = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__,
-         "-k", "resume_after_kill or keep_best or schedule"],
-        capture_output=True, text=True, env=_subprocess_env(KERAS_BACKEND="jax"), timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-W",
+            "ignore::DeprecationWarning",
+            str(here / "test_training.py"),
+            str(here / "test_models.py"),
+            "-k",
+            selection,
+        ],
+        capture_output=True,
+        text=True,
+        env=_subprocess_env(KERAS_BACKEND="jax"),
+        timeout=400,
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
-    assert "3 passed" in out.stdout
+    assert "7 passed" in out.stdout
