@@ -108,8 +108,9 @@ class ChebConv(keras.layers.Layer):
         ``kernel`` ``(K, f_in, filters)``, ``kernel[k]`` multiplies ``T_k``. The TF1 original
         stored ``(f_in * K, filters)`` with rows f_in-major, K-minor:
         ``kernel = W_tf1.reshape(f_in, K, filters).transpose(1, 0, 2)``.
-        ``bias`` ``(filters,)``. The Laplacian is held as three non-trainable variables
-        (CSR ``indptr``, ``indices``, ``values``) that are *not* written to saved weights.
+        ``bias`` ``(filters,)``. The Laplacian is held as non-trainable variables (the
+        backend's layout, see ``sparse_ops.csr_components``) that are *not* written to saved
+        weights.
     """
 
     def __init__(
@@ -180,9 +181,9 @@ class ChebConv(keras.layers.Layer):
                 name="bias", shape=(self.filters,), initializer=self.bias_initializer
             )
         comps = sparse_ops.csr_components(self._laplacian_matrix)
-        self._laplacian_variables = []
-        for name in ("indptr", "indices", "values"):
-            var = self.add_weight(
+        self._laplacian_variables = {}
+        for name in comps:
+            self._laplacian_variables[name] = self.add_weight(
                 name=f"laplacian_{name}",
                 shape=comps[name].shape,
                 dtype=str(comps[name].dtype),
@@ -190,13 +191,10 @@ class ChebConv(keras.layers.Layer):
                 trainable=False,
                 autocast=False,
             )
-            self._laplacian_variables.append(var)
 
     def _operand(self):
-        indptr, indices, values = (
-            keras.ops.convert_to_tensor(v) for v in self._laplacian_variables
-        )
-        return sparse_ops.SparseOperand(indptr, indices, values, self.n_vertices, symmetric=True)
+        comps = {k: keras.ops.convert_to_tensor(v) for k, v in self._laplacian_variables.items()}
+        return sparse_ops.SparseOperand(comps, self.n_vertices, symmetric=True)
 
     def call(self, inputs):
         x = keras.ops.cast(inputs, self.compute_dtype)
