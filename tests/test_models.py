@@ -109,6 +109,29 @@ def test_climate_icosahedral_unet_count_and_shapes():
     assert [d["level"] for d in required_graphs(CLIMATE_ICO)] == [5, 4, 3, 2, 1, 0]
 
 
+def test_shrec17_equiangular_count():
+    """tf1-spec §2.5: the equiangular CNN has the HEALPix one's 189,040 parameters."""
+    cfg = {**SHREC17, "sampling": "equiangular", "bandwidth": 32, "grid": "SOFT"}
+    del cfg["nside"]
+    model = build_model(cfg)
+    assert trainable_parameter_count(model) == 189_040
+    assert model.input.shape == (None, 64 * 64, 6)
+    assert [d["bandwidth"] for d in required_graphs(cfg)] == [32, 16, 8, 4, 2]
+
+
+def test_healpix_unet_hand_counted():
+    """F [4, 6], K 2, 3 inputs, pool [1, 0], 2 classes. Encoder: 3*2*4 + 4 (bias) and 4*2*6
+    (linear). Decoder j=1 (no unpool): up-conv 6*2*6 + 6, deconv (6+4)*2*6 + 6; j=0 (unpool x4):
+    up-conv 6*2*4 + 4, deconv (4+3)*2*4 + 4; out conv K=1: 4*2. Total 400."""
+    cfg = {"sampling": "healpix", "nside": 4, "in_channels": 3, "F": [4, 6], "K": 2,
+           "pool": [1, 0], "graph": {"graph": "v1"}, "head": "unet", "n_classes": 2}
+    model = build_model(cfg)
+    assert trainable_parameter_count(model) == 400
+    assert model.output.shape == (None, 192, 2)
+    x = np.random.default_rng(0).normal(size=(2, 192, 3)).astype("float32")
+    assert _run(model, x).shape == (2, 192, 2)
+
+
 def test_layer_order_is_conv_bn_bias_relu_pool_and_last_conv_linear():
     cfg = {"sampling": "healpix", "nside": 4, "F": [4, 3], "K": 2, "pool": [1, 0],
            "graph": {"graph": "v1"}, "head": "fcn", "n_classes": 3}
