@@ -101,6 +101,7 @@ rule sphere_equivariance_curve:
         n_rotations=SPHERE_EQ["n_rotations"],
         rotation=SPHERE_EQ["rotation"],
         map2alm_iter=SPHERE_EQ["map2alm_iter"],
+        rotate_signal=SPHERE_EQ["rotate_signal"],
         seed=config["seed"],
     script:
         "../scripts/sphere_equivariance_curve.py"
