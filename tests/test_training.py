@@ -110,6 +110,23 @@ def test_same_config_same_weights_and_resume_after_kill(tmp_path):
     assert float(rows[-1]["loss"]) == pytest.approx(ref.history[-1]["loss"], rel=1e-5)
 
 
+def test_generator_function_gives_the_array_run(tmp_path):
+    """Data from a generator function (epoch -> batches) trains exactly like the arrays."""
+    x, y = _data(24)
+    cfg = _config(epochs=2)
+    ref = fit(cfg, (x, y), out_dir=tmp_path / "a", model=_factory, verbose=0)
+    batches = ArrayBatches(x, y, batch_size=8, seed=cfg["seed"], noise_std=0.1)
+
+    def generator(epoch):
+        batches.set_epoch(epoch)
+        for i in range(len(batches)):
+            yield batches[i]
+
+    run = fit(cfg, generator, out_dir=tmp_path / "b", model=_factory, verbose=0)
+    for w1, w2 in zip(_weights(ref.model), _weights(run.model), strict=True):
+        np.testing.assert_allclose(w1, w2, rtol=1e-6, atol=1e-7)
+
+
 def test_resume_policy(tmp_path, caplog):
     x, y = _data(16)
     cfg = _config(epochs=1, noise_std=0.0, validation_noise_std=0.0)

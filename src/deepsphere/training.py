@@ -142,17 +142,25 @@ def _data_signature(train) -> object:
 
 
 def _as_dataset(data, *, batch_size, seed, shuffle, noise_std, fixed_noise, class_weight):
-    if data is None or isinstance(data, keras.utils.PyDataset):
-        return data
+    if data is None or isinstance(data, keras.utils.PyDataset) or callable(data):
+        return data  # a callable is a generator function: epoch -> iterable of batches
     if isinstance(data, tuple) and len(data) == 2:
         return ArrayBatches(
             data[0], data[1], batch_size=batch_size, seed=seed, shuffle=shuffle,
             noise_std=noise_std, fixed_noise=fixed_noise, class_weight=class_weight,
         )
     raise ValueError(
-        "training/validation data must be a tuple (x, y) of arrays or a keras.utils.PyDataset "
-        f"(ideally with set_epoch(epoch)), got {type(data).__name__}"
+        "training/validation data must be a tuple (x, y) of arrays, a keras.utils.PyDataset "
+        "(ideally with set_epoch(epoch)) or a function epoch -> iterable of batches, got "
+        f"{type(data).__name__}"
     )
+
+
+def _for_epoch(data, epoch: int):
+    """A generator function is called with the epoch: its batches must be f(seed, epoch)."""
+    if callable(data) and not isinstance(data, keras.utils.PyDataset):
+        return iter(data(epoch))
+    return data
 
 
 def _write_csv(path: Path, history: list[dict]) -> None:
@@ -198,8 +206,11 @@ def fit(
 
     Args:
         config: ``{"seed", "training", "model"}`` (``model`` unused when ``model=`` is given).
-        train: ``(x, y)`` arrays (``x``: ``(n, vertices, channels)``) or a ``PyDataset``; the
-            engine calls ``set_epoch(e)`` on it when it has that method.
+        train: ``(x, y)`` arrays (``x``: ``(n, vertices, channels)``), a ``PyDataset`` (the
+            engine calls ``set_epoch(e)`` on it when it has that method), or a generator
+            function ``epoch -> iterable of (x_b, y_b[, w_b])`` (called once per epoch, plus once
+            to count the batches, which must be the same number every epoch; for an exact resume
+            its batches must depend only on the seed and the epoch).
         validation: the same kinds, or None.
         out_dir: where checkpoints, the log and the final model go.
         model: a ``keras.Model``, a zero-argument factory (needed for multi-GPU: the model must be
@@ -271,13 +282,19 @@ def fit(
         best_value, best_epoch = meta["best_value"], int(meta["best_epoch"])
         log.info("resuming from %s: %d of %d epochs done (same config)", last_path, start, tcfg["epochs"])
 
+    steps = None
+    if callable(train_ds) and not isinstance(train_ds, keras.utils.PyDataset):
+        # Keras cannot know a generator's length; on TF an open-ended epoch makes one extra,
+        # empty optimiser step (the step counter, hence the LR schedule, drifts). Count once.
+        steps = sum(1 for _ in train_ds(start))
     for epoch in range(start, tcfg["epochs"]):
         for ds in (train_ds, val_ds):
             if hasattr(ds, "set_epoch"):
                 ds.set_epoch(epoch)
         keras.utils.set_random_seed(derive_seed(seed, epoch))
         result = model.fit(
-            train_ds, validation_data=val_ds, epochs=epoch + 1, initial_epoch=epoch,
+            _for_epoch(train_ds, epoch), validation_data=_for_epoch(val_ds, epoch),
+            epochs=epoch + 1, initial_epoch=epoch, steps_per_epoch=steps,
             shuffle=False, class_weight=keras_class_weight, callbacks=list(callbacks),
             verbose=verbose,
         )
