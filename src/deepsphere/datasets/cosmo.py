@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from deepsphere.download import Source, fetch_all
+from deepsphere.download import ManualDownloadRequired, Source, fetch, fetch_all
 from deepsphere.sampling import check_nside
 
 __all__ = [
@@ -64,14 +64,43 @@ SOURCES: tuple[Source, ...] = tuple(
 )
 
 
-def fetch_cosmo(raw_dir: str | os.PathLike, **fetch_kwargs) -> dict[str, Path]:
+def fetch_cosmo(
+    raw_dir: str | os.PathLike,
+    *,
+    manual_dir: str | os.PathLike | None = None,
+    sources: Sequence[Source] = SOURCES,
+    **fetch_kwargs,
+) -> dict[str, Path]:
     """Download (or verify hand-placed) README.md, training.zip, testing.zip into ``raw_dir``.
 
-    Returns ``{name: path}``. Raises :class:`deepsphere.download.ManualDownloadRequired` with the
-    access instructions, checksums and absolute target paths when the record is not accessible.
+    Args:
+        raw_dir: where the verified files end up (the workflow's rule output).
+        manual_dir: where a person puts the files by hand (``manual_dir/<name>``); a copy found
+            there is verified against its checksum and copied to ``raw_dir`` (no network). When
+            given, the error below names these paths: a separate folder, because Snakemake
+            deletes a rule's declared outputs before running it.
+        sources: the files (default :data:`SOURCES`, the Zenodo record; tests pass a local server).
+        fetch_kwargs: passed to :func:`deepsphere.download.fetch` (``retries``, ``timeout``, ...).
+
+    Returns ``{name: path}``. Raises :class:`deepsphere.download.ManualDownloadRequired` (one
+    message: the access instructions, checksums and absolute paths where to place each missing
+    file) when the record is not accessible; no partial file is left in ``raw_dir``.
     """
-    paths = fetch_all(SOURCES, raw_dir, **fetch_kwargs)
-    return {s.name: p for s, p in zip(SOURCES, paths, strict=True)}
+    if manual_dir is None:
+        paths = fetch_all(sources, raw_dir, **fetch_kwargs)
+        return {s.name: p for s, p in zip(sources, paths, strict=True)}
+    raw_dir, manual_dir = Path(raw_dir), Path(manual_dir)
+    out, missing, reasons = {}, [], []
+    for src in sources:
+        try:
+            out[src.name] = fetch(src, raw_dir / src.name, manual_paths=[manual_dir / src.name],
+                                  **fetch_kwargs)
+        except ManualDownloadRequired as err:
+            missing.append((src, manual_dir / src.name))
+            reasons += err.reasons
+    if missing:
+        raise ManualDownloadRequired(missing, reasons)
+    return out
 
 
 # --------------------------------------------------------------------------- labels

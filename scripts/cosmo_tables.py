@@ -1,0 +1,12 @@
+"""Table 2, the order x noise grid and the acceptance checks, paper beside ours (rule cosmo_tables)."""
+
+import logging
+
+from deepsphere.experiments.cosmo_results import write_cosmo_tables
+from deepsphere.workflow_logging import log_to_file
+
+with log_to_file(snakemake.log[0]):
+    checks = write_cosmo_tables(list(snakemake.input), snakemake.params.cosmo,
+                                dict(snakemake.output.items()))
+    for c in checks:
+        logging.info("check %s: %s (%s)", c.name, "pass" if c.passed else "FAIL", c.detail)
