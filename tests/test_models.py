@@ -26,24 +26,49 @@ def _placeholders(cfg):
 
 
 COSMO_FCN = {  # tf1-spec §2.1
-    "sampling": "healpix", "nside": 1024, "order": 1, "in_channels": 1,
-    "F": [16, 32, 64, 64, 64, 2], "K": 5, "pool": [1, 1, 1, 1, 1, 0], "pool_mode": "max",
-    "head": "fcn", "n_classes": 2,
+    "sampling": "healpix",
+    "nside": 1024,
+    "order": 1,
+    "in_channels": 1,
+    "F": [16, 32, 64, 64, 64, 2],
+    "K": 5,
+    "pool": [1, 1, 1, 1, 1, 0],
+    "pool_mode": "max",
+    "head": "fcn",
+    "n_classes": 2,
 }
 SHREC17 = {  # tf1-spec §2.5
-    "sampling": "healpix", "nside": 32, "in_channels": 6, "F": [16, 32, 64, 128, 256], "K": 4,
-    "pool": [1] * 5, "head": "global_avg", "n_classes": 55,
+    "sampling": "healpix",
+    "nside": 32,
+    "in_channels": 6,
+    "F": [16, 32, 64, 128, 256],
+    "K": 4,
+    "pool": [1] * 5,
+    "head": "global_avg",
+    "n_classes": 55,
 }
 MODELNET40 = {  # tf1-spec §2.4: two convs per resolution, then pool
-    "sampling": "healpix", "nside": 32, "in_channels": 6,
-    "F": [16, 16, 32, 32, 64, 64, 128, 128, 256, 256], "K": 4, "pool": [0, 1] * 5,
-    "head": "global_avg", "n_classes": 40,
+    "sampling": "healpix",
+    "nside": 32,
+    "in_channels": 6,
+    "F": [16, 16, 32, 32, 64, 64, 128, 128, 256, 256],
+    "K": 4,
+    "pool": [0, 1] * 5,
+    "head": "global_avg",
+    "n_classes": 40,
 }
 CLIMATE_ICO = {  # tf1-spec §2.2: levels [5, 5, 4, 3, 2, 1, 0], combinatorial Laplacian
-    "sampling": "icosahedral", "level": 5, "in_channels": 16,
+    "sampling": "icosahedral",
+    "level": 5,
+    "in_channels": 16,
     "laplacian": {"kind": "combinatorial", "interval": [-1, 1], "lmax": "eigsh"},
-    "F": [32, 64, 128, 256, 512, 512, 512], "K": 4, "pool": [0, 1, 1, 1, 1, 1, 0],
-    "pool_mode": "avg", "head": "unet", "n_classes": 3, "unpool_fill": 1.0,
+    "F": [32, 64, 128, 256, 512, 512, 512],
+    "K": 4,
+    "pool": [0, 1, 1, 1, 1, 1, 0],
+    "pool_mode": "avg",
+    "head": "unet",
+    "n_classes": 3,
+    "unpool_fill": 1.0,
 }
 
 
@@ -71,8 +96,11 @@ def test_cosmo_cnn_count_via_the_flatten_formula():
     (Nside 1024 -> 32, order 1: 32^2 = 1024 pixels) is put into the same formula.
     """
     cnn = {**COSMO_FCN, "F": [16, 32, 64, 64, 64], "pool": [1] * 5, "head": "flatten"}
-    small = {**cnn, "nside": 32, "graph": [{"graph": "knn", "k": 8, "t": "paper"}] * 3
-             + [{"graph": "v1"}] * 2}  # 16 and 4 pixels: fewer than 8 neighbours
+    small = {
+        **cnn,
+        "nside": 32,
+        "graph": [{"graph": "knn", "k": 8, "t": "paper"}] * 3 + [{"graph": "v1"}] * 2,
+    }  # 16 and 4 pixels: fewer than 8 neighbours
     model = build_model(small, laplacians=_placeholders(small))
     assert model.get_layer("flatten").output.shape[-1] == 1 * 64
     conv_part = trainable_parameter_count(model) - 1 * 64 * 2
@@ -89,15 +117,36 @@ def test_shrec17_and_modelnet40_counts():
 
 def test_ghcn_dense_and_global_counts():
     lon, lat = _stations()
-    base = {"sampling": "points", "lon_deg": lon, "lat_deg": lat, "K": 5,
-            "graph": {"graph": "knn", "k": 10, "t": "mean-distance"},
-            "laplacian": {"kind": "combinatorial", "interval": [-1, 1], "lmax": "eigsh"}}
-    dense = build_model({**base, "in_channels": 5, "F": [50, 100, 100, 1], "pool": [0] * 4,
-                         "head": "dense", "n_classes": 1})
+    base = {
+        "sampling": "points",
+        "lon_deg": lon,
+        "lat_deg": lat,
+        "K": 5,
+        "graph": {"graph": "knn", "k": 10, "t": "mean-distance"},
+        "laplacian": {"kind": "combinatorial", "interval": [-1, 1], "lmax": "eigsh"},
+    }
+    dense = build_model(
+        {
+            **base,
+            "in_channels": 5,
+            "F": [50, 100, 100, 1],
+            "pool": [0] * 4,
+            "head": "dense",
+            "n_classes": 1,
+        }
+    )
     assert trainable_parameter_count(dense) == 77_000
     assert dense.output.shape == (None, 30, 1)
-    glob = build_model({**base, "in_channels": 1, "F": [50, 100, 100], "pool": [0] * 3,
-                        "head": "global_avg", "n_classes": 1})
+    glob = build_model(
+        {
+            **base,
+            "in_channels": 1,
+            "F": [50, 100, 100],
+            "pool": [0] * 3,
+            "head": "global_avg",
+            "n_classes": 1,
+        }
+    )
     assert trainable_parameter_count(glob) == 75_600
 
 
@@ -123,8 +172,17 @@ def test_healpix_unet_hand_counted():
     """F [4, 6], K 2, 3 inputs, pool [1, 0], 2 classes. Encoder: 3*2*4 + 4 (bias) and 4*2*6
     (linear). Decoder j=1 (no unpool): up-conv 6*2*6 + 6, deconv (6+4)*2*6 + 6; j=0 (unpool x4):
     up-conv 6*2*4 + 4, deconv (4+3)*2*4 + 4; out conv K=1: 4*2. Total 400."""
-    cfg = {"sampling": "healpix", "nside": 4, "in_channels": 3, "F": [4, 6], "K": 2,
-           "pool": [1, 0], "graph": {"graph": "v1"}, "head": "unet", "n_classes": 2}
+    cfg = {
+        "sampling": "healpix",
+        "nside": 4,
+        "in_channels": 3,
+        "F": [4, 6],
+        "K": 2,
+        "pool": [1, 0],
+        "graph": {"graph": "v1"},
+        "head": "unet",
+        "n_classes": 2,
+    }
     model = build_model(cfg)
     assert trainable_parameter_count(model) == 400
     assert model.output.shape == (None, 192, 2)
@@ -133,14 +191,31 @@ def test_healpix_unet_hand_counted():
 
 
 def test_layer_order_is_conv_bn_bias_relu_pool_and_last_conv_linear():
-    cfg = {"sampling": "healpix", "nside": 4, "F": [4, 3], "K": 2, "pool": [1, 0],
-           "graph": {"graph": "v1"}, "head": "fcn", "n_classes": 3}
+    cfg = {
+        "sampling": "healpix",
+        "nside": 4,
+        "F": [4, 3],
+        "K": 2,
+        "pool": [1, 0],
+        "graph": {"graph": "v1"},
+        "head": "fcn",
+        "n_classes": 3,
+    }
     model = build_model(cfg)
     names = [layer.name for layer in model.layers[1:]]
-    assert names == ["conv1", "conv1_bn", "conv1_bias", "conv1_relu", "pool1", "conv2",
-                     "global_avg"]
+    assert names == [
+        "conv1",
+        "conv1_bn",
+        "conv1_bias",
+        "conv1_relu",
+        "pool1",
+        "conv2",
+        "global_avg",
+    ]
     assert model.get_layer("conv1").laplacian == {
-        "graph": required_graphs(cfg)[0], "kind": "normalized", "interval": [-1.0, 1.0],
+        "graph": required_graphs(cfg)[0],
+        "kind": "normalized",
+        "interval": [-1.0, 1.0],
         "lmax": "eigsh",
     }
     assert model.get_layer("conv2").laplacian["graph"]["nside"] == 2
@@ -165,9 +240,17 @@ def _run(model, x):
 
 
 def _tiny_fcn():
-    return {"sampling": "healpix", "nside": 8, "in_channels": 2, "F": [8, 8, 4], "K": 4,
-            "pool": [1, 1, 0], "graph": {"graph": "knn", "k": 8, "t": "paper"},
-            "head": "fcn", "n_classes": 4}
+    return {
+        "sampling": "healpix",
+        "nside": 8,
+        "in_channels": 2,
+        "F": [8, 8, 4],
+        "K": 4,
+        "pool": [1, 1, 0],
+        "graph": {"graph": "knn", "k": 8, "t": "paper"},
+        "head": "fcn",
+        "n_classes": 4,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -205,9 +288,18 @@ def test_save_load_gives_identical_predictions(tmp_path, tiny_fcn_model):
 def test_fit_builds_the_model_from_the_config_and_resumes(tmp_path):
     from deepsphere.training import fit
 
-    cfg = {"seed": 0, "model": {**_tiny_fcn(), "nside": 4, "F": [4, 2], "pool": [1, 0],
-                                "n_classes": 2, "graph": {"graph": "v1"}},
-           "training": {"epochs": 2, "batch_size": 4, "keep": "last"}}
+    cfg = {
+        "seed": 0,
+        "model": {
+            **_tiny_fcn(),
+            "nside": 4,
+            "F": [4, 2],
+            "pool": [1, 0],
+            "n_classes": 2,
+            "graph": {"graph": "v1"},
+        },
+        "training": {"epochs": 2, "batch_size": 4, "keep": "last"},
+    }
     rng = np.random.default_rng(0)
     x = rng.normal(size=(8, 192, 2)).astype("float32")
     y = rng.integers(0, 2, 8)

@@ -76,8 +76,10 @@ def _laplacian_argument(definition: dict, settings: dict, laplacians: dict | Non
         from deepsphere.laplacian import chebyshev_laplacian
 
         return chebyshev_laplacian(
-            prebuilt.weights, settings.get("kind", "normalized"),
-            tuple(settings.get("interval", (-1.0, 1.0))), settings.get("lmax", "eigsh"),
+            prebuilt.weights,
+            settings.get("kind", "normalized"),
+            tuple(settings.get("interval", (-1.0, 1.0))),
+            settings.get("lmax", "eigsh"),
         )
     return prebuilt
 
@@ -166,10 +168,18 @@ class _Builder:
             mode = "avg" if head == "global_avg" else "max"
             x = self.L.GlobalVertexPooling(mode, name=head)(x)
         for i, units in enumerate(cfg["fc"]):
-            x = keras.layers.Dense(units, activation="relu", name=f"fc{i + 1}",
-                                   kernel_initializer=_fc_initializer(x.shape[-1]))(x)
-        return keras.layers.Dense(cfg["n_classes"], use_bias=False, name="logits",
-                                  kernel_initializer=_fc_initializer(x.shape[-1]))(x)
+            x = keras.layers.Dense(
+                units,
+                activation="relu",
+                name=f"fc{i + 1}",
+                kernel_initializer=_fc_initializer(x.shape[-1]),
+            )(x)
+        return keras.layers.Dense(
+            cfg["n_classes"],
+            use_bias=False,
+            name="logits",
+            kernel_initializer=_fc_initializer(x.shape[-1]),
+        )(x)
 
 
 def build_model(config: dict, *, laplacians: dict | None = None) -> keras.Model:

@@ -53,10 +53,20 @@ _GRAPH_DEFAULTS = {
     "points": {"graph": "knn", "k": 10, "t": "mean-distance"},
 }
 _COMMON = {
-    "sampling": None, "in_channels": 1, "graph": None,
+    "sampling": None,
+    "in_channels": 1,
+    "graph": None,
     "laplacian": {"kind": "normalized", "interval": [-1.0, 1.0], "lmax": "eigsh"},
-    "F": None, "K": None, "pool": None, "pool_mode": "max", "batch_norm": True,
-    "head": None, "fc": [], "n_classes": None, "unpool_fill": 0.0, "name": "deepsphere",
+    "F": None,
+    "K": None,
+    "pool": None,
+    "pool_mode": "max",
+    "batch_norm": True,
+    "head": None,
+    "fc": [],
+    "n_classes": None,
+    "unpool_fill": 0.0,
+    "name": "deepsphere",
 }
 HEADS = ("fcn", "dense", "flatten", "global_avg", "global_max", "unet")
 
@@ -96,8 +106,10 @@ def validate_model_config(model: dict) -> dict:
     allowed = set(_COMMON) | _SIZE_KEYS[kind]
     unknown = sorted(set(model) - allowed)
     if unknown:
-        raise ValueError(f"model: unknown key(s) {unknown} for sampling {kind!r}; "
-                         f"allowed keys are {sorted(allowed)}")
+        raise ValueError(
+            f"model: unknown key(s) {unknown} for sampling {kind!r}; "
+            f"allowed keys are {sorted(allowed)}"
+        )
     cfg = copy.deepcopy(_COMMON)
     if kind == "healpix":
         cfg.update(order=0, patch=0)
@@ -129,17 +141,28 @@ def validate_model_config(model: dict) -> dict:
     head = cfg["head"]
     if head in ("fcn", "dense", "unet"):
         if head != "unet" and cfg["F"][-1] != cfg["n_classes"]:
-            _fail("F", f"the last conv of a {head!r} head gives the outputs but F[-1] = "
-                  f"{cfg['F'][-1]} != n_classes = {cfg['n_classes']}",
-                  "make the last entry of F equal to n_classes")
+            _fail(
+                "F",
+                f"the last conv of a {head!r} head gives the outputs but F[-1] = "
+                f"{cfg['F'][-1]} != n_classes = {cfg['n_classes']}",
+                "make the last entry of F equal to n_classes",
+            )
         if cfg["pool"][-1]:
-            _fail("pool", f"the last conv of a {head!r} head is linear and cannot be pooled",
-                  "set the last entry of pool to 0")
+            _fail(
+                "pool",
+                f"the last conv of a {head!r} head is linear and cannot be pooled",
+                "set the last entry of pool to 0",
+            )
         if cfg["fc"]:
-            _fail("fc", f"a {head!r} head has no FC layers", "remove fc or use a flatten/global head")
+            _fail(
+                "fc", f"a {head!r} head has no FC layers", "remove fc or use a flatten/global head"
+            )
     if head == "dense" and any(cfg["pool"]):
-        _fail("pool", "a dense per-vertex head needs the input resolution",
-              "use pool 0 everywhere, or head: unet")
+        _fail(
+            "pool",
+            "a dense per-vertex head needs the input resolution",
+            "use pool 0 everywhere, or head: unet",
+        )
     if head == "unet" and kind == "points":
         _fail("head", "points samplings have no pooling", "use head: dense")
     if kind == "points" and any(cfg["pool"]):
@@ -150,25 +173,39 @@ def validate_model_config(model: dict) -> dict:
     cfg["laplacian"] = _levels_list(cfg, "laplacian", n_levels, None)
     for i, lap in enumerate(cfg["laplacian"]):
         if set(lap) - {"kind", "interval", "lmax"} or lap.get("kind") not in (
-            "normalized", "combinatorial"):
-            _fail(f"laplacian[{i}]", f"got {lap!r}",
-                  "give {kind: normalized|combinatorial, interval: [a, b], lmax: eigsh|bound}")
+            "normalized",
+            "combinatorial",
+        ):
+            _fail(
+                f"laplacian[{i}]",
+                f"got {lap!r}",
+                "give {kind: normalized|combinatorial, interval: [a, b], lmax: eigsh|bound}",
+            )
     for i, d in enumerate(level_definitions(cfg)):
         k, n_v = d.get("k"), n_vertices(d)
         if d.get("graph") == "knn" and isinstance(k, numbers.Integral) and k >= n_v:
-            _fail(f"graph[{i}].k", f"k={k} but level {i} has only {n_v} vertices",
-                  "use a smaller k for that level (graph may be a list, one per level) or pool less")
+            _fail(
+                f"graph[{i}].k",
+                f"k={k} but level {i} has only {n_v} vertices",
+                "use a smaller k for that level (graph may be a list, one per level) or pool less",
+            )
     return cfg
 
 
 def _levels_list(cfg, key, n_levels, default):
     v = cfg[key] if cfg[key] is not None else default
     values = [v] * n_levels if isinstance(v, dict) else v
-    if not isinstance(values, list) or len(values) != n_levels or not all(
-        isinstance(x, dict) for x in values
+    if (
+        not isinstance(values, list)
+        or len(values) != n_levels
+        or not all(isinstance(x, dict) for x in values)
     ):
-        _fail(key, f"got {v!r}", f"give one mapping or a list of {n_levels} (one per resolution "
-              "level, in coarsening order)")
+        _fail(
+            key,
+            f"got {v!r}",
+            f"give one mapping or a list of {n_levels} (one per resolution "
+            "level, in coarsening order)",
+        )
     return [copy.deepcopy(x) for x in values]
 
 
@@ -181,9 +218,12 @@ def _check_size(cfg, kind):
             _fail("nside", str(err), "give a power of 2")
         order = _int(cfg, "order", 0)
         if nside >> total < max(order, 1) or (nside >> total) << total != nside:
-            _fail("pool", f"{total} halvings of nside {nside} go below "
-                  f"{'the patch order ' + str(order) if order else 'nside 1'}",
-                  "pool less or start from a larger nside")
+            _fail(
+                "pool",
+                f"{total} halvings of nside {nside} go below "
+                f"{'the patch order ' + str(order) if order else 'nside 1'}",
+                "pool less or start from a larger nside",
+            )
         if order:
             _sampling.check_nside(order)
             patch = _int(cfg, "patch", 0)
@@ -201,11 +241,17 @@ def _check_size(cfg, kind):
             _fail("grid", f"got {cfg['grid']!r}", "use 'SOFT' or 'DH'")
     else:
         lon, lat = cfg.get("lon_deg"), cfg.get("lat_deg")
-        if not isinstance(lon, list | tuple) or not isinstance(lat, list | tuple) or len(lon) != len(
-            lat
-        ) or len(lon) < 2:
-            _fail("lon_deg", "points need equal-length lists lon_deg and lat_deg",
-                  "give the station coordinates in degrees")
+        if (
+            not isinstance(lon, list | tuple)
+            or not isinstance(lat, list | tuple)
+            or len(lon) != len(lat)
+            or len(lon) < 2
+        ):
+            _fail(
+                "lon_deg",
+                "points need equal-length lists lon_deg and lat_deg",
+                "give the station coordinates in degrees",
+            )
 
 
 def _conv_resolutions(cfg) -> list:
@@ -256,8 +302,11 @@ def level_definitions(cfg) -> list[dict]:
         elif kind == "equiangular":
             base = {"sampling": "equiangular", "bandwidth": res, "grid": cfg["grid"]}
         else:
-            base = {"sampling": "points", "lon_deg": list(cfg["lon_deg"]),
-                    "lat_deg": list(cfg["lat_deg"])}
+            base = {
+                "sampling": "points",
+                "lon_deg": list(cfg["lon_deg"]),
+                "lat_deg": list(cfg["lat_deg"]),
+            }
         out.append({**base, **g})
     return out
 

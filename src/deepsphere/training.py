@@ -24,23 +24,28 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from deepsphere import metrics as _metrics
+from deepsphere.training_checkpoint import (
+    assign,
+    atomic_write_bytes,
+    atomic_write_json,
+    load_checkpoint,
+    save_state,
+    state_variables,
+)
 from deepsphere.training_config import (
     config_fingerprint,
     make_optimizer,
     validate_training_config,
 )
 from deepsphere.training_data import ArrayBatches, class_weight_array
+from deepsphere.training_evaluate import evaluate
 from deepsphere.training_runtime import (
     configure_runtime,
     derive_seed,
@@ -75,66 +80,6 @@ class FitResult:
     paths: dict = field(default_factory=dict)
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _atomic_write_json(path: Path, obj) -> None:
-    _atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode())
-
-
-def _to_numpy(variables) -> list[np.ndarray]:
-    return [np.asarray(keras.ops.convert_to_numpy(v)) for v in variables]
-
-
-def _state_variables(model) -> list:
-    """Every variable training changes: weights, BN statistics, RNG seed states.
-
-    ChebConv's constant Laplacian variables (``laplacian_*``, rebuilt from the layer config, up to
-    millions of entries) are left out of checkpoints.
-    """
-    return [v for v in model.variables if not v.name.startswith("laplacian_")]
-
-
-def _save_state(path: Path, meta: dict, model_vars, optimizer_vars=()) -> None:
-    arrays = {f"model_{i:05d}": a for i, a in enumerate(_to_numpy(model_vars))}
-    arrays.update({f"opt_{i:05d}": a for i, a in enumerate(_to_numpy(optimizer_vars))})
-    arrays["meta"] = np.array(json.dumps(meta, default=str))
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    _atomic_write_bytes(path, buffer.getvalue())
-
-
-def load_checkpoint(path) -> tuple[dict, list[np.ndarray], list[np.ndarray]]:
-    """Read a checkpoint: ``(meta, model arrays, optimizer arrays)``."""
-    with np.load(path, allow_pickle=False) as data:
-        meta = json.loads(str(data["meta"]))
-        model = [data[k] for k in sorted(k for k in data.files if k.startswith("model_"))]
-        opt = [data[k] for k in sorted(k for k in data.files if k.startswith("opt_"))]
-    return meta, model, opt
-
-
-def _assign(variables, arrays, what: str) -> None:
-    variables = list(variables)
-    if len(variables) != len(arrays):
-        raise ValueError(
-            f"checkpoint holds {len(arrays)} {what} arrays but the model has {len(variables)}: "
-            "it was written by another architecture; delete it or use resume: never"
-        )
-    for var, arr in zip(variables, arrays, strict=True):
-        if tuple(var.shape) != arr.shape:
-            raise ValueError(f"checkpoint {what} shape {arr.shape} != {tuple(var.shape)}")
-        var.assign(arr)
-
-
 def _data_signature(train) -> object:
     if isinstance(train, tuple):
         return [list(np.shape(a)) for a in train]
@@ -146,8 +91,14 @@ def _as_dataset(data, *, batch_size, seed, shuffle, noise_std, fixed_noise, clas
         return data  # a callable is a generator function: epoch -> iterable of batches
     if isinstance(data, tuple) and len(data) == 2:
         return ArrayBatches(
-            data[0], data[1], batch_size=batch_size, seed=seed, shuffle=shuffle,
-            noise_std=noise_std, fixed_noise=fixed_noise, class_weight=class_weight,
+            data[0],
+            data[1],
+            batch_size=batch_size,
+            seed=seed,
+            shuffle=shuffle,
+            noise_std=noise_std,
+            fixed_noise=fixed_noise,
+            class_weight=class_weight,
         )
     raise ValueError(
         "training/validation data must be a tuple (x, y) of arrays, a keras.utils.PyDataset "
@@ -169,7 +120,7 @@ def _write_csv(path: Path, history: list[dict]) -> None:
     writer = csv.DictWriter(buffer, fieldnames=keys)
     writer.writeheader()
     writer.writerows(history)
-    _atomic_write_bytes(path, buffer.getvalue().encode())
+    atomic_write_bytes(path, buffer.getvalue().encode())
 
 
 def _build_model(config, model, laplacians):
@@ -235,12 +186,22 @@ def fit(
     seed_everything(seed, deterministic=tcfg["deterministic"])
 
     train_ds = _as_dataset(
-        train, batch_size=tcfg["batch_size"], seed=seed, shuffle=True,
-        noise_std=tcfg["noise_std"], fixed_noise=False, class_weight=tcfg["class_weight"],
+        train,
+        batch_size=tcfg["batch_size"],
+        seed=seed,
+        shuffle=True,
+        noise_std=tcfg["noise_std"],
+        fixed_noise=False,
+        class_weight=tcfg["class_weight"],
     )
     val_ds = _as_dataset(
-        validation, batch_size=tcfg["batch_size"], seed=derive_seed(seed, 7), shuffle=False,
-        noise_std=tcfg["validation_noise_std"], fixed_noise=True, class_weight=None,
+        validation,
+        batch_size=tcfg["batch_size"],
+        seed=derive_seed(seed, 7),
+        shuffle=False,
+        noise_std=tcfg["validation_noise_std"],
+        fixed_noise=True,
+        class_weight=None,
     )
     keras_class_weight = None
     if tcfg["class_weight"] is not None and not isinstance(train_ds, ArrayBatches):
@@ -252,7 +213,9 @@ def fit(
         meta = load_checkpoint(last_path)[0]
         same = meta.get("fingerprint") == fingerprint
         if tcfg["resume"] == "never":
-            log.info("resume: never -> ignoring the checkpoint in %s (epoch %d)", ckpt_dir, meta["epoch"])
+            log.info(
+                "resume: never -> ignoring the checkpoint in %s (epoch %d)", ckpt_dir, meta["epoch"]
+            )
         elif same:
             resume_meta = meta
         elif tcfg["resume"] == "require":
@@ -261,14 +224,18 @@ def fit(
                 "config; use resume: auto/never or restore the original config"
             )
         else:
-            log.warning("checkpoint in %s comes from another config: starting from scratch", ckpt_dir)
+            log.warning(
+                "checkpoint in %s comes from another config: starting from scratch", ckpt_dir
+            )
     elif tcfg["resume"] == "require":
         raise ValueError(f"training.resume: require, but there is no checkpoint at {last_path}")
 
     with distribution_scope():
         model = _build_model(config, model, laplacians)
         model.compile(
-            optimizer=make_optimizer(tcfg), loss=_LOSSES[tcfg["loss"]](), metrics=list(tcfg["metrics"])
+            optimizer=make_optimizer(tcfg),
+            loss=_LOSSES[tcfg["loss"]](),
+            metrics=list(tcfg["metrics"]),
         )
         model.optimizer.build(model.trainable_variables)
 
@@ -276,11 +243,13 @@ def fit(
     best_value, best_epoch, start = None, 0, 0
     if resume_meta is not None:
         meta, model_arrays, opt_arrays = load_checkpoint(last_path)
-        _assign(_state_variables(model), model_arrays, "model")
-        _assign(model.optimizer.variables, opt_arrays, "optimizer")
+        assign(state_variables(model), model_arrays, "model")
+        assign(model.optimizer.variables, opt_arrays, "optimizer")
         history, start = meta["history"], int(meta["epoch"])
         best_value, best_epoch = meta["best_value"], int(meta["best_epoch"])
-        log.info("resuming from %s: %d of %d epochs done (same config)", last_path, start, tcfg["epochs"])
+        log.info(
+            "resuming from %s: %d of %d epochs done (same config)", last_path, start, tcfg["epochs"]
+        )
 
     steps = None
     if callable(train_ds) and not isinstance(train_ds, keras.utils.PyDataset):
@@ -293,9 +262,14 @@ def fit(
                 ds.set_epoch(epoch)
         keras.utils.set_random_seed(derive_seed(seed, epoch))
         result = model.fit(
-            _for_epoch(train_ds, epoch), validation_data=_for_epoch(val_ds, epoch),
-            epochs=epoch + 1, initial_epoch=epoch, steps_per_epoch=steps,
-            shuffle=False, class_weight=keras_class_weight, callbacks=list(callbacks),
+            _for_epoch(train_ds, epoch),
+            validation_data=_for_epoch(val_ds, epoch),
+            epochs=epoch + 1,
+            initial_epoch=epoch,
+            steps_per_epoch=steps,
+            shuffle=False,
+            class_weight=keras_class_weight,
+            callbacks=list(callbacks),
             verbose=verbose,
         )
         row = {"epoch": epoch + 1}
@@ -309,77 +283,51 @@ def fit(
             )
         if _is_better(row[tcfg["monitor"]], best_value, tcfg["monitor_mode"]):
             best_value, best_epoch = row[tcfg["monitor"]], epoch + 1
-            _save_state(best_path, {"epoch": epoch + 1, "fingerprint": fingerprint},
-                        _state_variables(model))
-        meta = {"epoch": epoch + 1, "fingerprint": fingerprint, "history": history,
-                "best_value": best_value, "best_epoch": best_epoch}
-        _save_state(last_path, meta, _state_variables(model), model.optimizer.variables)
+            save_state(
+                best_path, {"epoch": epoch + 1, "fingerprint": fingerprint}, state_variables(model)
+            )
+        meta = {
+            "epoch": epoch + 1,
+            "fingerprint": fingerprint,
+            "history": history,
+            "best_value": best_value,
+            "best_epoch": best_epoch,
+        }
+        save_state(last_path, meta, state_variables(model), model.optimizer.variables)
         _write_csv(out_dir / "log.csv", history)
 
     selected_epoch = len(history)
     if tcfg["keep"] == "best" and best_epoch != selected_epoch:
-        _assign(_state_variables(model), load_checkpoint(best_path)[1], "model")
+        assign(state_variables(model), load_checkpoint(best_path)[1], "model")
         selected_epoch = best_epoch
-    log.info("final model: %s epoch (%d; %s = %s)", tcfg["keep"], selected_epoch,
-             tcfg["monitor"], best_value)
-    paths = {"checkpoint": last_path, "best": best_path, "log": out_dir / "log.csv",
-             "model": out_dir / "model.keras", "summary": out_dir / "training.json"}
+    log.info(
+        "final model: %s epoch (%d; %s = %s)",
+        tcfg["keep"],
+        selected_epoch,
+        tcfg["monitor"],
+        best_value,
+    )
+    paths = {
+        "checkpoint": last_path,
+        "best": best_path,
+        "log": out_dir / "log.csv",
+        "model": out_dir / "model.keras",
+        "summary": out_dir / "training.json",
+    }
     model.save(paths["model"])
-    _atomic_write_json(paths["summary"], {
-        "config": {**config, "training": tcfg}, "fingerprint": fingerprint,
-        "selected": tcfg["keep"], "selected_epoch": selected_epoch, "best_epoch": best_epoch,
-        "monitor": tcfg["monitor"], "best_value": best_value,
-        "resumed_from_epoch": start, "history": history, "provenance": provenance(),
-    })
+    atomic_write_json(
+        paths["summary"],
+        {
+            "config": {**config, "training": tcfg},
+            "fingerprint": fingerprint,
+            "selected": tcfg["keep"],
+            "selected_epoch": selected_epoch,
+            "best_epoch": best_epoch,
+            "monitor": tcfg["monitor"],
+            "best_value": best_value,
+            "resumed_from_epoch": start,
+            "history": history,
+            "provenance": provenance(),
+        },
+    )
     return FitResult(model, history, tcfg["keep"], selected_epoch, start, out_dir, paths)
-
-
-def _collect(data):
-    if isinstance(data, tuple) and len(data) == 2:
-        return data[0], np.asarray(data[1])
-    if isinstance(data, ArrayBatches) and data.y is not None and not data.shuffle:
-        return data, np.asarray(data.y)
-    raise ValueError("evaluate: data must be (x, y) arrays or ArrayBatches(shuffle=False) with y")
-
-
-def evaluate(
-    model, data, *, task: str, out_path, config: dict | None = None, batch_size: int = 32,
-    map_classes=None,
-) -> dict:
-    """Predict, score with ``deepsphere.metrics`` and write the JSON report to ``out_path``.
-
-    Args:
-        model: a ``keras.Model`` or the path of a ``.keras`` file.
-        data: ``(x, y)``, ``x``: ``(n, vertices, channels)``; ``y``: ``(n,)`` labels
-            (classification), ``(n, vertices)`` labels (segmentation) or targets of the model's
-            output size (regression); or ``ArrayBatches(shuffle=False)`` (e.g. fixed test noise).
-        task: ``classification`` | ``segmentation`` (adds AP per class and mAP over
-            ``map_classes``) | ``regression``.
-        out_path: the JSON file, conventionally next to the model (``<model>.metrics.json``).
-    Returns the metrics dict (also under ``"metrics"`` in the file, with the config, the
-    package versions and the git commit).
-    """
-    if task not in ("classification", "segmentation", "regression"):
-        raise ValueError(f"task: got {task!r}; use classification, segmentation or regression")
-    if not isinstance(model, keras.Model):
-        model = keras.saving.load_model(model)
-    x, y = _collect(data)
-    if isinstance(x, keras.utils.PyDataset):
-        out = model.predict(x, verbose=0)
-    else:
-        out = model.predict(x, batch_size=batch_size, verbose=0)
-    out = np.asarray(out, dtype=np.float64)
-    if task == "regression":
-        if out.size != y.size:
-            raise ValueError(f"regression: model output {out.shape} does not match targets {y.shape}")
-        report = _metrics.regression_report(y, out.reshape(y.shape))
-    else:
-        scores = np.exp(out - out.max(axis=-1, keepdims=True))
-        scores /= scores.sum(axis=-1, keepdims=True)
-        report = _metrics.classification_report(
-            y, scores, map_classes=map_classes, with_ap=task == "segmentation"
-        )
-    _atomic_write_json(Path(out_path), {
-        "task": task, "metrics": report, "config": config, "provenance": provenance(),
-    })
-    return report

@@ -110,9 +110,7 @@ def validate_training_config(training: dict | None, *, has_validation: bool) -> 
         raise ValueError(f"config['training'] must be a mapping, got {type(training).__name__}")
     unknown = sorted(set(training) - set(DEFAULTS))
     if unknown:
-        raise ValueError(
-            f"training: unknown key(s) {unknown}; allowed keys are {sorted(DEFAULTS)}"
-        )
+        raise ValueError(f"training: unknown key(s) {unknown}; allowed keys are {sorted(DEFAULTS)}")
     cfg = copy.deepcopy(DEFAULTS)
     cfg.update(copy.deepcopy(training))
     _positive_int(cfg, "epochs")
@@ -153,8 +151,12 @@ def validate_training_config(training: dict | None, *, has_validation: bool) -> 
     if cfg["monitor_mode"] not in ("min", "max"):
         _fail("monitor_mode", f"got {cfg['monitor_mode']!r}", "use 'min' or 'max'")
     if cfg["monitor"].startswith("val_") and not has_validation:
-        _fail("monitor", f"{cfg['monitor']!r} needs validation data", "pass validation data "
-              "or monitor a training quantity such as 'loss' (or use keep: last)")
+        _fail(
+            "monitor",
+            f"{cfg['monitor']!r} needs validation data",
+            "pass validation data "
+            "or monitor a training quantity such as 'loss' (or use keep: last)",
+        )
     if cfg["resume"] not in ("auto", "never", "require"):
         _fail("resume", f"got {cfg['resume']!r}", "use 'auto', 'never' or 'require'")
     if not isinstance(cfg["deterministic"], bool):

@@ -66,7 +66,9 @@ def configure_runtime(threads: int | None = None, *, gpu_memory_growth: bool = T
     ``threads``: the cores this job may use (Snakemake's ``threads``); None leaves the defaults.
     """
     if threads is not None and (not isinstance(threads, int) or threads < 1):
-        raise ValueError(f"threads must be a positive integer (Snakemake's threads), got {threads!r}")
+        raise ValueError(
+            f"threads must be a positive integer (Snakemake's threads), got {threads!r}"
+        )
     backend = keras.backend.backend()
     info = {"backend": backend, "threads": threads}
     if backend == "tensorflow":
@@ -135,11 +137,17 @@ def git_commit(path: str | os.PathLike | None = None) -> str:
     try:
         commit = subprocess.run(
             ["git", "-C", str(where), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=10, check=True,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", str(where), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=10, check=True,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -148,8 +156,18 @@ def git_commit(path: str | os.PathLike | None = None) -> str:
 
 def package_versions() -> dict:
     """Versions of the packages that determine the numbers (None when not installed)."""
-    names = ["deepsphere", "keras", "tensorflow", "jax", "jaxlib", "numpy", "scipy",
-             "scikit-learn", "healpy", "pygsp"]
+    names = [
+        "deepsphere",
+        "keras",
+        "tensorflow",
+        "jax",
+        "jaxlib",
+        "numpy",
+        "scipy",
+        "scikit-learn",
+        "healpy",
+        "pygsp",
+    ]
     versions = {"python": platform.python_version()}
     for name in names:
         try:
