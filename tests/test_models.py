@@ -232,6 +232,14 @@ def test_prebuilt_graphs_give_the_same_model(tmp_path):
     other.set_weights(ref.get_weights())
     x = np.random.default_rng(0).normal(size=(2, 768, 2)).astype("float32")
     np.testing.assert_allclose(_run(other, x), _run(ref, x), rtol=1e-5, atol=1e-6)
+    # the saved config names the graph (not the matrix inline), and reloads the same model
+    assert other.get_layer("conv1").laplacian == ref.get_layer("conv1").laplacian
+    other.save(tmp_path / "prebuilt.keras")
+    loaded = keras.saving.load_model(tmp_path / "prebuilt.keras")
+    np.testing.assert_allclose(_run(loaded, x), _run(ref, x), rtol=1e-5, atol=1e-6)
+    wrong = {graph_id(required_graphs(cfg)[0]): prebuilt[graph_id(required_graphs(cfg)[1])]}
+    with pytest.raises(ValueError, match="graph_id"):
+        build_model(cfg, laplacians=wrong)
 
 
 def _run(model, x):

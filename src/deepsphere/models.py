@@ -64,24 +64,34 @@ def trainable_parameter_count(model: keras.Model) -> int:
 
 
 def _laplacian_argument(definition: dict, settings: dict, laplacians: dict | None):
+    """``(argument for ChebConv, spec to record in its config or None)``."""
     spec = {"graph": definition, **settings}
     if not laplacians:
-        return spec
+        return spec, None
     from deepsphere.graphs import SphereGraph, graph_id
 
-    prebuilt = laplacians.get(graph_id(definition))
+    gid = graph_id(definition)
+    prebuilt = laplacians.get(gid)
     if prebuilt is None:
-        return spec
+        return spec, None
     if isinstance(prebuilt, SphereGraph):
+        if graph_id(prebuilt.definition) != gid:
+            raise ValueError(
+                f"laplacians[{gid!r}] holds the graph {graph_id(prebuilt.definition)!r}; "
+                "key every prebuilt graph by graphs.graph_id of its own definition"
+            )
         from deepsphere.laplacian import chebyshev_laplacian
 
-        return chebyshev_laplacian(
+        matrix = chebyshev_laplacian(
             prebuilt.weights,
             settings.get("kind", "normalized"),
             tuple(settings.get("interval", (-1.0, 1.0))),
             settings.get("lmax", "eigsh"),
         )
-    return prebuilt
+        # Same graph, same settings: the saved config records the definition (small, and the
+        # loaded model rebuilds the same Laplacian) instead of the matrix written inline.
+        return matrix, spec
+    return prebuilt, None
 
 
 def _fc_initializer(n_in: int):
@@ -103,9 +113,17 @@ class _Builder:
         ]
         self.levels = layer_levels(cfg)
 
+    def cheb(self, filters, K, level, name):
+        """A ChebConv on the graph of resolution ``level``."""
+        argument, record = self.laps[level]
+        layer = self.L.ChebConv(filters, K, argument, name=name)
+        if record is not None:
+            layer.laplacian = record  # what get_config writes (see _laplacian_argument)
+        return layer
+
     def conv(self, x, filters, K, level, name, *, block: bool):
         """ChebConv (-> BN -> Bias -> ReLU when ``block``). ``(b, n, f) -> (b, n, filters)``."""
-        x = self.L.ChebConv(filters, K, self.laps[level], name=name)(x)
+        x = self.cheb(filters, K, level, name)(x)
         if block:
             if self.cfg["batch_norm"]:
                 x = self.L.ChebBatchNormalization(name=f"{name}_bn")(x)
@@ -150,11 +168,11 @@ class _Builder:
             f, k, p, level = cfg["F"][j], cfg["K"][j], cfg["pool"][j], self.levels[j]
             if p:
                 x = self.unpool(x, p, level, f"unpool{j + 1}")
-            x = self.L.ChebConv(f, k, self.laps[level], name=f"upconv{j + 1}")(x)
+            x = self.cheb(f, k, level, f"upconv{j + 1}")(x)
             x = self.L.Bias(name=f"upconv{j + 1}_bias")(x)
             x = keras.layers.Concatenate(axis=-1, name=f"skip{j + 1}")([x, skips[j]])
             x = self.conv(x, f, k, level, f"deconv{j + 1}", block=True)
-        return self.L.ChebConv(cfg["n_classes"], 1, self.laps[0], name="outconv")(x)
+        return self.cheb(cfg["n_classes"], 1, 0, "outconv")(x)
 
     def head(self, x):
         cfg, head = self.cfg, self.cfg["head"]
