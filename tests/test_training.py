@@ -250,6 +250,28 @@ def test_evaluate_writes_metrics_with_provenance(tmp_path):
         evaluate(model, (x, y), task="detection", out_path=tmp_path / "n.json")
 
 
+def test_evaluate_segmentation_and_regression(tmp_path):
+    from sklearn.metrics import average_precision_score, r2_score
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(10, 6, 2)).astype("float32")
+    y = rng.integers(0, 3, size=(10, 6))  # per-vertex labels
+    model = keras.Sequential([keras.Input((6, 2)), keras.layers.Dense(3)])
+    report = evaluate(
+        model, (x, y), task="segmentation", out_path=tmp_path / "s.json", map_classes=[1, 2]
+    )
+    logits = model.predict(x, verbose=0)
+    probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    ap = [average_precision_score(y.ravel() == c, probs[..., c].ravel()) for c in range(3)]
+    assert report["average_precision"] == pytest.approx(ap, rel=1e-5)
+    assert report["mean_average_precision"] == pytest.approx((ap[1] + ap[2]) / 2, rel=1e-5)
+    target = rng.normal(size=(10, 6, 1))
+    regressor = keras.Sequential([keras.Input((6, 2)), keras.layers.Dense(1)])
+    report = evaluate(regressor, (x, target), task="regression", out_path=tmp_path / "r.json")
+    pred = regressor.predict(x, verbose=0)
+    assert report["r2"] == pytest.approx(r2_score(target.ravel(), pred.ravel()), rel=1e-5)
+
+
 def test_git_commit_outside_a_repository(tmp_path):
     assert git_commit(tmp_path) == "unknown"
     repo_root = Path(deepsphere.__file__).resolve().parents[2]
