@@ -19,7 +19,8 @@ U-Net decoder (tf1-spec §1.7), for encoder conv ``j`` from the deepest to the f
 with conv ``j``'s input (the skip), then ``ChebConv(F[j]) -> BN -> Bias -> ReLU``; finally a
 ``K = 1`` conv to ``n_classes`` (a per-vertex linear map, no bias). Every encoder conv gets a
 skip, which is what the icosahedral original did (its pooling "targets" were all > 1) and gives
-its 12,932,608 parameters.
+its 12,932,608 parameters. (For HEALPix/equiangular layers without pooling the original decoder
+had no up-conv and no skip; here the rule is the same for every sampling, deliberately.)
 
 Each conv gets ``laplacian={"graph": <definition of its level>, "kind", "interval", "lmax"}``
 so the saved model rebuilds its graphs; or, when ``laplacians`` maps that level's
