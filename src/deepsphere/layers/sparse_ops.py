@@ -211,6 +211,27 @@ def _tf_matmul(op, x, max_product):
     return product(x)
 
 
+def _tf_recursion(csr, csr2, t0, K, chunks, consume):
+    """Runs ``T_k(L) t0`` for ``k < K``, handing each term to ``consume(k, T_k)`` at once.
+
+    ``consume`` returns the tensors that must be computed before the next sparse product
+    starts: these control dependencies keep TensorFlow's executor from running the recursion
+    ahead of its consumers, so only about five ``(n, columns)`` buffers are alive at a time.
+    """
+    import tensorflow as tf
+
+    done = consume(0, t0)
+    if K == 1:
+        return
+    with tf.control_dependencies(done):
+        t1 = _tf_product(csr, t0, chunks)
+    done = consume(1, t1)
+    for k in range(2, K):
+        with tf.control_dependencies(done):
+            t0, t1 = t1, _tf_product(csr2, t1, chunks) - t0
+        done = consume(k, t1)
+
+
 def _tf_chebyshev(op, x, kernel, max_product):
     import tensorflow as tf
 
@@ -227,33 +248,32 @@ def _tf_chebyshev(op, x, kernel, max_product):
     def cheb(x, kernel):
         x0 = tf.reshape(tf.transpose(x, (1, 0, 2)), (n, batch * f_in))
         rows = n * batch
+        acc = {}
 
-        def terms(t0, chunks):
-            """Yields T_k(L) t0 for k = 0..K-1, keeping only two previous terms."""
-            yield t0
-            if K > 1:
-                t1 = _tf_product(csr, t0, chunks)
-                yield t1
-                for _ in range(2, K):
-                    t0, t1 = t1, _tf_product(csr2, t1, chunks) - t0
-                    yield t1
-
-        y = None
-        for k, t in enumerate(terms(x0, chunks_in)):
+        def forward_term(k, t):
             term = tf.matmul(tf.reshape(t, (rows, f_in)), kernel[k])
-            y = term if y is None else y + term
-        out = tf.transpose(tf.reshape(y, (n, batch, f_out)), (1, 0, 2))
+            acc["y"] = term if k == 0 else acc["y"] + term
+            return [acc["y"]]
+
+        _tf_recursion(csr, csr2, x0, K, chunks_in, forward_term)
+        out = tf.transpose(tf.reshape(acc["y"], (n, batch, f_out)), (1, 0, 2))
 
         def grad(dy):
+            # x0 is recomputed rather than kept: a layer then holds no copy of its input
+            # between the forward and the backward pass (one transpose instead of a buffer).
+            x0r = tf.reshape(tf.transpose(x, (1, 0, 2)), (rows, f_in))
             g0 = tf.reshape(tf.transpose(dy, (1, 0, 2)), (n, batch * f_out))
-            x0r = tf.reshape(x0, (rows, f_in))
-            dx, dws = None, []
-            for k, u in enumerate(terms(g0, chunks_out)):
+            dws = []
+
+            def backward_term(k, u):
                 ur = tf.reshape(u, (rows, f_out))
                 term = tf.matmul(ur, kernel[k], transpose_b=True)
-                dx = term if dx is None else dx + term
+                acc["dx"] = term if k == 0 else acc["dx"] + term
                 dws.append(tf.matmul(x0r, ur, transpose_a=True))
-            dx = tf.transpose(tf.reshape(dx, (n, batch, f_in)), (1, 0, 2))
+                return [acc["dx"], dws[-1]]
+
+            _tf_recursion(csr, csr2, g0, K, chunks_out, backward_term)
+            dx = tf.transpose(tf.reshape(acc["dx"], (n, batch, f_in)), (1, 0, 2))
             return dx, tf.stack(dws)
 
         return out, grad
@@ -333,15 +353,15 @@ def _jax_kernels():
         return forward(n, chunks, x, kernel, data, indices, indptr)[0]
 
     def cheb_fwd(n, chunks, x, kernel, data, indices, indptr):
-        out, x0 = forward(n, chunks, x, kernel, data, indices, indptr)
-        return out, (x0, kernel, data, indices, indptr)
+        out, _ = forward(n, chunks, x, kernel, data, indices, indptr)
+        return out, (x, kernel, data, indices, indptr)
 
     def cheb_bwd(n, chunks, res, dy):
-        x0, kernel, data, indices, indptr = res
+        x, kernel, data, indices, indptr = res  # x, not its transpose: no extra residual
         batch = dy.shape[0]
         K, f_in, f_out = kernel.shape
+        x0r = jnp.transpose(x, (1, 0, 2)).reshape(n * batch, f_in)
         g0 = jnp.transpose(dy, (1, 0, 2)).reshape(n, batch * f_out)
-        x0r = x0.reshape(n * batch, f_in)
         dx, dws = None, []
         for k, u in enumerate(terms(g0, data, indices, indptr, n, K, chunks[1])):
             ur = u.reshape(n * batch, f_out)
