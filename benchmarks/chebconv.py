@@ -77,7 +77,7 @@ def healpix_v1_laplacian(nside, order=0):
 
 def bandwidth_gbs():
     """numpy copy of 1 GiB: (read + write) bytes / s, best of 3."""
-    a = np.ones(2**28, dtype=np.float32)
+    a = np.ones(2**28, dtype=np.float32)  # 1 GiB read + 1 GiB written
     b = np.empty_like(a)
     best = np.inf
     for _ in range(3):
@@ -127,8 +127,6 @@ def timed(fn, repeats):
 
 def run_variant(variant, nside, order, repeats):
     """Runs one variant in this process; returns a dict of results."""
-    if variant == "machine":
-        return {"bandwidth": bandwidth_gbs(), "gflops": gemm_gflops()}
     Lt, source = healpix_v1_laplacian(nside, order)
     n = Lt.shape[0]
     rng = np.random.default_rng(0)
@@ -136,6 +134,8 @@ def run_variant(variant, nside, order, repeats):
     w = (rng.standard_normal((K, F_IN, F_OUT)) * 0.1).astype(np.float32)
     g = rng.standard_normal((BATCH, n, F_OUT), dtype=np.float32)
     out = {"variant": variant, "n": n, "nnz": Lt.nnz, "graph": source}
+    # The machine is shared: measure it in this process, just before the timings.
+    out["bandwidth"], out["gflops"] = bandwidth_gbs(), gemm_gflops()
     if variant == "scipy":
         x0 = np.ascontiguousarray(x.transpose(1, 0, 2).reshape(n, -1))
 
@@ -263,16 +263,16 @@ def main():
     cases = [(ns, 0) for ns in (args.nside or [])] + [(ns, 1) for ns in (args.patch_nside or [])]
     if not cases:
         cases = [(256, 0), (1024, 1)]
-    machine = spawn_worker("machine", None, 64, 0, 1)
-    bw, peak = machine["bandwidth"], machine["gflops"]
     lines = [
-        f"Machine: {os.cpu_count()} cores; numpy copy of 1 GiB: {bw:.1f} GB/s (read+write); "
-        f"numpy 2048^3 float32 GEMM: {peak:.0f} GFLOP/s. Batch {BATCH}, {F_IN} -> {F_OUT} "
-        f"features, K = {K}, float32; median of {args.repeats} after 1 warm-up. Step bound = "
-        "modelled bytes / bandwidth + GEMM FLOPs / GEMM rate; peak RSS is per subprocess.",
+        f"Machine: {os.cpu_count()} cores. Batch {BATCH}, {F_IN} -> {F_OUT} features, K = {K}, "
+        f"float32; median of {args.repeats} after 1 warm-up. Each row's subprocess measures the "
+        "memory bandwidth (numpy copy of 1 GiB, read+write) and the GEMM rate (numpy 2048^3) "
+        "just before its timings. Step bound = modelled bytes / bandwidth + GEMM FLOPs / GEMM "
+        "rate (perf-baseline.md's model); peak RSS is per subprocess.",
         "",
-        "| case | variant | fwd s | fwd+bwd s | step bound s | x bound | achieved GB/s | peak RSS GB |",
-        "|---|---|---|---|---|---|---|---|",
+        "| case | variant | fwd s | fwd+bwd s | BW GB/s | GEMM GFLOP/s | step bound s "
+        "| x bound | modelled GB/s | peak RSS GB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for nside, order in cases:
         label = f"Nside {nside} " + ("full" if order == 0 else "1/12 patch")
@@ -283,14 +283,15 @@ def main():
                 try:
                     import torch  # noqa: F401
                 except ImportError:
-                    lines.append(f"| {label} | {name} | skipped: torch not installed |||||")
+                    lines.append(f"| {label} | {name} | skipped: torch not installed |||||||")
                     continue
             res = spawn(name, nside, order, args.repeats)
             if "error" in res:
-                lines.append(f"| {label} | {name} | failed: {res['error']} |||||")
+                lines.append(f"| {label} | {name} | failed: {res['error']} |||||||")
                 continue
             n, nnz = res["n"], res["nnz"]
             traffic, flops = step_model(n, nnz)
+            bw, peak = res["bandwidth"], res["gflops"]
             bound = traffic / (bw * 1e9) + flops / (peak * 1e9)
             step = res.get("step")
             cells = [
@@ -298,6 +299,8 @@ def main():
                 name,
                 f"{res['fwd']:.2f}",
                 f"{step:.2f}" if step else "n/a",
+                f"{bw:.1f}",
+                f"{peak:.0f}",
                 f"{bound:.2f}",
                 f"{step / bound:.1f}" if step else "n/a",
                 f"{traffic / step / 1e9:.1f}" if step else "n/a",
