@@ -12,12 +12,14 @@ KEYS = ["nside", "method", "K", "lmax_factor", "patch_fraction"]
 with log_to_file(snakemake.log[0]):
     ours = pd.concat([pd.read_csv(f) for f in snakemake.input.speeds], ignore_index=True)
     ours = ours.astype({"K": "Int64", "lmax_factor": "Int64"})
-    table = paper_vs_ours(ours.rename(columns={"seconds_median": "seconds"}), PAPER_FILTERING_SPEED,
+    table = paper_vs_ours(ours.rename(columns={"seconds_min": "seconds"}), PAPER_FILTERING_SPEED,
                           KEYS, ["seconds"])  # fmt: skip
-    table = table.merge(ours[KEYS + ["seconds_min", "n_vertices", "threads"]], on=KEYS, how="left")
+    table = table.merge(
+        ours[KEYS + ["seconds_median", "n_vertices", "threads"]], on=KEYS, how="left"
+    )
     notes = [
-        "seconds: wall-clock time to filter one map; ours = median over repeats after a warm-up "
-        "(seconds_min beside it). Graph: Chebyshev recursion on the V1 HEALPix graph's Laplacian "
+        "seconds: wall-clock time to filter one map; ours = minimum over repeats after a warm-up "
+        "(the least perturbed by other load; seconds_median beside it). Graph: Chebyshev recursion on the V1 HEALPix graph's Laplacian "
         "(scipy sparse, one thread); sh: healpy map2alm -> almxfl -> alm2map with `threads` OpenMP "
         "threads.",
         "Paper: DeepSphere cosmo-tf1 `results/filtering_speed.npz` (only Nside 1024 and 2048 "

@@ -197,7 +197,7 @@ def measure_filtering_speed(
 
 def check_filtering_speed(table: pd.DataFrame, *, nside_min: int = 256) -> list[Check]:
     """Acceptance: at every measured ``nside >= nside_min``, the slowest full-sphere graph filter is
-    faster than the fastest spherical-harmonic filter (median seconds).
+    faster than the fastest spherical-harmonic filter (``seconds_ours``: our minimum over repeats).
 
     ``table``: columns ``nside, method, seconds_ours`` (``method`` in graph/graph_patch/sh).
     """

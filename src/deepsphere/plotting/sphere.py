@@ -112,9 +112,9 @@ def _speed_label(row) -> str:
 
 
 def plot_filtering_speed(ours: pd.DataFrame, paper: pd.DataFrame, path) -> None:
-    """Filtering time of one map against Nside (log-log): ours (median seconds) and the paper's.
+    """Filtering time of one map against Nside (log-log): ours (min seconds) and the paper's.
 
-    ``ours``: ``nside, method, K, lmax_factor, patch_fraction, seconds_median``; ``paper``: same
+    ``ours``: ``nside, method, K, lmax_factor, patch_fraction, seconds_min``; ``paper``: same
     keys with ``seconds``.
     """
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
@@ -123,10 +123,11 @@ def plot_filtering_speed(ours: pd.DataFrame, paper: pd.DataFrame, path) -> None:
     for key, o in ours.groupby(keys, dropna=False):
         o = o.sort_values("nside")
         label, color = _speed_label(o.iloc[0]), next(colors)
-        ax.plot(o["nside"], o["seconds_median"], "o-", color=color, label=f"ours: {label}")
+        ax.plot(o["nside"], o["seconds_min"], "o-", color=color, label=f"ours: {label}")
         match = np.ones(len(paper), bool)
         for k, val in zip(keys, key, strict=True):
-            match &= paper[k].isna().to_numpy() if pd.isna(val) else (paper[k] == val).to_numpy()
+            same = paper[k].isna() if pd.isna(val) else (paper[k] == val)
+            match &= same.fillna(False).to_numpy(dtype=bool)
         p = paper[match].sort_values("nside")
         if len(p):
             ax.plot(
