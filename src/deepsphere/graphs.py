@@ -48,15 +48,15 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from . import kernel_widths, sampling
+from . import graphs_healpix, kernel_widths, sampling
 from .graphs_csr import (
     fill_edge_values,
     heat_kernel_inplace,
-    knn_lists,
+    knn_directed,
+    mean_sqrt,
     padded_rows_to_csr,
-    union_pattern,
+    union_with_transpose,
 )
-from .graphs_healpix import neighbour_pattern
 from .sampling import SphereSampling
 
 __all__ = [
@@ -111,18 +111,18 @@ def _check_t(t) -> str | float:
 # ----------------------------------------------------------------------------- kernels
 
 
+def _symmetrise(directed: sp.csr_matrix, t) -> tuple[sp.csr_matrix, float]:
+    """Union-symmetrise a directed kNN relation holding ``d^2`` (float64), then the kernel."""
+    w = union_with_transpose(directed)
+    if t == "mean-distance":
+        t = kernel_widths.sigma_to_t(mean_sqrt(w.data))
+    w.data = np.exp(-w.data / (4.0 * t)).astype(np.float32)
+    return w, float(t)
+
+
 def _knn_weights(vectors: np.ndarray, k: int, t) -> tuple[sp.csr_matrix, float]:
     """Union-symmetrised kNN heat kernel on arbitrary unit vectors; returns (W, t used)."""
-    n = vectors.shape[0]
-    rows, cols = knn_lists(vectors, k)
-    w = union_pattern(rows, cols, n)
-    del rows, cols
-    if t == "mean-distance":
-        t = kernel_widths.sigma_to_t(fill_edge_values(w, vectors)[1])
-        heat_kernel_inplace(w, 4.0 * t)
-    else:
-        fill_edge_values(w, vectors, scale=4.0 * t)
-    return w, float(t)
+    return _symmetrise(knn_directed(vectors, k), t)
 
 
 def knn_heat_kernel_graph(vectors, k, t) -> sp.csr_matrix:
@@ -148,8 +148,8 @@ def healpix_v1_graph(nside, *, nest, indexes=None) -> SphereGraph:
     ``w = exp(-d^2 / (2 mean d^2))``; on a subset, neighbours outside it are dropped."""
     s = sampling.healpix_sampling(nside, nest=nest, indexes=indexes)
     idx = _subset_array(s)
-    w = neighbour_pattern(s.params["nside"], nest=s.params["nest"], indexes=idx)
-    mean_d2 = fill_edge_values(w, s.vectors)[0]
+    w, mean_d2 = graphs_healpix.v1_distances(s.params["nside"], nest=s.params["nest"],
+                                             indexes=idx, vectors=s.vectors)
     heat_kernel_inplace(w, 2.0 * mean_d2)
     definition = {"sampling": "healpix", "nside": s.params["nside"], "nest": s.params["nest"],
                   "indexes": _indexes_spec(s), "graph": "v1"}
@@ -179,7 +179,13 @@ def healpix_knn_graph(nside, k, *, nest, indexes=None, t="paper") -> SphereGraph
     s = sampling.healpix_sampling(nside, nest=nest, indexes=indexes)
     k = _check_k(k, s.n_vertices)
     t_value = kernel_widths.paper_kernel_width_t(nside, k) if t == "paper" else t
-    w, _ = _knn_weights(s.vectors, k, t_value)
+    directed = graphs_healpix.knn_directed(
+        nside, k, nest=s.params["nest"], indexes=_subset_array(s), vectors=s.vectors,
+        scale=None if t_value == "mean-distance" else 4.0 * t_value)
+    if t_value == "mean-distance":
+        w, _ = _symmetrise(directed, t_value)
+    else:
+        w = union_with_transpose(directed)
     definition = {"sampling": "healpix", "nside": nside, "nest": s.params["nest"],
                   "indexes": _indexes_spec(s), "graph": "knn", "k": k, "t": t}
     return SphereGraph(w, s, definition)

@@ -2,7 +2,11 @@
 
 Everything here works on CSR arrays directly (int32 indices where they fit, float32 values),
 in row chunks, so that an nside-2048 HEALPix graph (50M vertices, 400M entries) is built
-without int64 COO intermediates.
+without int64 COO intermediates and without Python loops over vertices.
+
+Squared chordal distances are always ``(x_i - x_j)^2 + (y_i - y_j)^2 + (z_i - z_j)^2`` in
+float64 (symmetric bit for bit, and exact enough at nside 2048 for the 1e-9 tie tolerance,
+unlike ``2 - 2 x_i.x_j``).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
-CHUNK_ROWS = 1 << 21  # rows per chunk: bounds the temporaries to ~100 MB per candidate column
+CHUNK_ROWS = 1 << 16  # rows per chunk: (rows, candidates) temporaries of a few MB
 TIE_RTOL = 1e-9  # distances within this relative tolerance of the k-th one count as ties
 
 
@@ -20,18 +24,120 @@ def index_dtype(max_value: int) -> type:
     return np.int32 if max_value < np.iinfo(np.int32).max else np.int64
 
 
+def soa(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three coordinates of ``(n, 3)`` vectors as contiguous float64 arrays."""
+    return tuple(np.ascontiguousarray(vectors[:, i], dtype=np.float64) for i in range(3))
+
+
+def sq_dist(xyz, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``d2[c, i] = |v[rows[i]] - v[cols[c, i]]|^2``, float64, shape ``(c, m)`` like ``cols``.
+
+    Candidates run along the first axis so that the row terms broadcast over a long,
+    contiguous last axis (numpy pays an inner loop per row otherwise)."""
+    out = None
+    for a in xyz:
+        t = a[cols]
+        t -= a[rows]
+        t *= t
+        if out is None:
+            out = t
+        else:
+            out += t
+    return out
+
+
+def select_knn(d2: np.ndarray, k: int, guess: np.ndarray | None = None):
+    """Per column of ``d2`` (c, m) (one candidate per line, ``inf`` = absent): the k smallest
+    plus ties within TIE_RTOL (in distance) of the k-th. Returns ``(keep, lim2)``: the kept
+    mask like ``d2`` and the squared tie limit ``(d_k (1 + rtol))^2`` per column.
+
+    ``guess``: k line numbers likely to hold the k nearest. Where exactly k entries are
+    ``<= u``, the largest of the guessed ones, those are the k smallest and ``d_k = u``; only the
+    other columns are partitioned."""
+    if guess is None:
+        kth = np.partition(d2.T, k - 1, axis=1)[:, k - 1]
+    else:
+        kth = d2[guess].max(axis=0)
+        slow = np.count_nonzero(d2 <= kth, axis=0) != k
+        if slow.any():
+            kth[slow] = np.partition(d2[:, slow].T, k - 1, axis=1)[:, k - 1]
+    lim2 = (np.sqrt(kth) * (1 + TIE_RTOL)) ** 2
+    return d2 <= lim2, lim2
+
+
+def csr_from_sorted_rows(rows, cols, vals, n: int) -> sp.csr_matrix:
+    """CSR from entries grouped by ascending row (columns in any order within a row)."""
+    idt = index_dtype(max(cols.size, n))
+    indptr = np.zeros(n + 1, dtype=idt)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    return sp.csr_matrix((vals, cols.astype(idt, copy=False), indptr), shape=(n, n), copy=False)
+
+
+def transpose_sorted(a: sp.csr_matrix) -> sp.csr_matrix:
+    """``a.T`` as CSR with sorted indices (scipy's O(nnz) csr->csc counting sort)."""
+    c = a.tocsc()
+    t = sp.csr_matrix((c.data, c.indices, c.indptr), shape=a.shape[::-1], copy=False)
+    t.has_sorted_indices = True
+    return t
+
+
+def union_with_transpose(a: sp.csr_matrix) -> sp.csr_matrix:
+    """The union ``A | A^T`` of a directed relation whose values are symmetric (``v_ij = v_ji``
+    where both exist), e.g. distances. Rows equal in A and A^T are copied; only the others
+    (few for near-symmetric kNN) are merged. Input of any index order; output sorted.
+    The input is consumed: its arrays are released to bound the peak memory."""
+    at = transpose_sorted(a)
+    a.data = a.indices = a.indptr = None
+    a = transpose_sorted(at)  # sorted A
+    n = a.shape[0]
+    ca, ct = np.diff(a.indptr), np.diff(at.indptr)
+    same = ca == ct
+    for r0, r1, p0, p1, rows in row_chunks(a.indptr, n):
+        q0, q1 = int(at.indptr[r0]), int(at.indptr[r1])
+        rows_t = np.repeat(np.arange(r0, r1), ct[r0:r1])
+        ma, mt = same[rows], same[rows_t]  # equal-count rows: aligned after masking
+        bad = a.indices[p0:p1][ma] != at.indices[q0:q1][mt]
+        same[rows[ma][bad]] = False
+    if same.all():
+        return a
+    diff = np.flatnonzero(~same)
+    parts = []
+    for m in (a, at):
+        cnt = np.diff(m.indptr)[diff]
+        starts = np.repeat(m.indptr[diff].astype(np.int64) - np.cumsum(cnt) + cnt, cnt)
+        pos = starts + np.arange(cnt.sum())
+        parts.append((np.repeat(diff, cnt), m.indices[pos], m.data[pos]))
+    r = np.concatenate([parts[0][0], parts[1][0]]).astype(np.int64)
+    c = np.concatenate([parts[0][1], parts[1][1]]).astype(np.int64)
+    v = np.concatenate([parts[0][2], parts[1][2]])
+    key = r * n + c
+    order = np.argsort(key, kind="stable")
+    key, v = key[order], v[order]
+    first = np.concatenate([[True], key[1:] != key[:-1]])
+    merged_v = np.maximum.reduceat(v, np.flatnonzero(first)) if v.size else v
+    mr, mc = np.divmod(key[first], n)
+    counts = np.where(same, ca, 0)
+    counts[diff] = np.bincount(mr, minlength=n)[diff]
+    idt = index_dtype(max(int(counts.sum()), n))
+    indptr = np.zeros(n + 1, dtype=idt)
+    np.cumsum(counts, out=indptr[1:])
+    indices = np.empty(int(indptr[-1]), dtype=idt)
+    data = np.empty(int(indptr[-1]), dtype=a.data.dtype)
+    for _, _, p0, p1, rows in row_chunks(a.indptr, n):
+        ok = same[rows]
+        dst = indptr[rows[ok]] + (np.arange(p0, p1)[ok] - a.indptr[rows[ok]])
+        indices[dst] = a.indices[p0:p1][ok]
+        data[dst] = a.data[p0:p1][ok]
+    dst = indptr[mr] + (np.arange(mr.size) - np.searchsorted(mr, mr))
+    indices[dst], data[dst] = mc, merged_v
+    w = sp.csr_matrix((data, indices, indptr), shape=(n, n), copy=False)
+    w.has_sorted_indices = True
+    return w
+
+
 def padded_rows_to_csr(nbr_chunks, n_rows: int, n_cols: int, capacity: int) -> sp.csr_matrix:
-    """Assemble a CSR pattern from padded neighbour lists, chunk by chunk.
-
-    Args:
-        nbr_chunks: iterable of ``(start_row, nbr)`` with ``nbr`` int array ``(m, c)``: column
-            indices of row ``start_row + i``, ``-1`` for absent entries, any order, no duplicates.
-        capacity: an upper bound on the number of entries (the buffer size).
-
-    Returns:
-        csr_matrix with sorted column indices and all values 1 (float32), shape
-        ``(n_rows, n_cols)``.
-    """
+    """Assemble a CSR pattern (values 1, float32, sorted indices) from padded neighbour lists:
+    ``(start_row, nbr)`` chunks, ``nbr`` int ``(m, c)``, ``-1`` for absent entries."""
     idt = index_dtype(max(capacity, n_cols))
     indices = np.empty(capacity, dtype=idt)
     counts = np.zeros(n_rows, dtype=idt)
@@ -47,9 +153,8 @@ def padded_rows_to_csr(nbr_chunks, n_rows: int, n_cols: int, capacity: int) -> s
         pos += vals.size
     indptr = np.zeros(n_rows + 1, dtype=idt)
     np.cumsum(counts, out=indptr[1:])
-    data = np.ones(pos, dtype=np.float32)
-    mat = sp.csr_matrix((n_rows, n_cols), dtype=np.float32)
-    mat.data, mat.indices, mat.indptr = data, indices[:pos], indptr
+    mat = sp.csr_matrix((np.ones(pos, dtype=np.float32), indices[:pos], indptr),
+                        shape=(n_rows, n_cols), copy=False)
     mat.has_sorted_indices = True
     return mat
 
@@ -64,20 +169,27 @@ def row_chunks(indptr: np.ndarray, n_rows: int, chunk: int = CHUNK_ROWS):
         yield r0, r1, p0, p1, rows
 
 
-def fill_edge_values(mat: sp.csr_matrix, vectors: np.ndarray, scale: float | None = None):
-    """Overwrite ``mat.data`` with squared chordal distances ``d^2 = |x_i - x_j|^2`` or, if
-    ``scale`` is given, with ``exp(-d^2 / scale)`` (computed in float64, stored in the matrix
-    dtype). Returns ``(mean d^2, mean d)`` over all entries."""
+def fill_edge_values(mat: sp.csr_matrix, vectors, scale: float | None = None):
+    """Overwrite ``mat.data`` with squared chordal distances or, if ``scale`` is given, with
+    ``exp(-d^2 / scale)`` (float64, stored in the matrix dtype). ``vectors``: ``(n, 3)`` or
+    :func:`soa`. Returns ``(mean d^2, mean d)`` over all entries."""
+    xyz = soa(vectors) if isinstance(vectors, np.ndarray) else vectors
     total2 = total1 = 0.0
     for _, _, p0, p1, rows in row_chunks(mat.indptr, mat.shape[0]):
-        diff = vectors[rows] - vectors[mat.indices[p0:p1]]
-        d2 = np.einsum("ij,ij->i", diff, diff)
-        del diff
+        d2 = sq_dist(xyz, rows, mat.indices[None, p0:p1])[0]
         total2 += float(d2.sum())
         total1 += float(np.sqrt(d2).sum())
         mat.data[p0:p1] = d2 if scale is None else np.exp(-d2 / scale)
     n = max(mat.nnz, 1)
     return total2 / n, total1 / n
+
+
+def mean_sqrt(values: np.ndarray) -> float:
+    """Mean of ``sqrt(values)`` in float64, chunked."""
+    step = 1 << 24
+    total = sum(float(np.sqrt(values[s : s + step], dtype=np.float64).sum())
+                for s in range(0, values.size, step))
+    return total / max(values.size, 1)
 
 
 def heat_kernel_inplace(mat: sp.csr_matrix, scale: float) -> None:
@@ -92,39 +204,28 @@ def heat_kernel_inplace(mat: sp.csr_matrix, scale: float) -> None:
         np.exp(seg, out=seg)
 
 
-def knn_lists(vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exact k nearest neighbours (chordal), ties at the k-th distance all included.
-
-    Returns:
-        ``(rows, cols)`` int64 arrays of the directed kNN relation (self excluded).
-    """
-    n = vectors.shape[0]
-    tree = cKDTree(vectors)
+def tree_knn(tree: cKDTree, xyz, query: np.ndarray, k: int):
+    """Exact kNN (ties kept) of the points ``query`` (indices into the tree's data) by
+    cKDTree, distances recomputed with :func:`sq_dist`. Returns ``(rows, cols, d2)``."""
+    n = tree.n
     q = min(n, 2 * k + 2)
+    pts = tree.data[query]
     while True:
-        dist, idx = tree.query(vectors, k=q, workers=-1)
-        own = idx == np.arange(n)[:, None]
-        dist = np.where(own, np.inf, dist)
-        dk = np.partition(dist, k - 1, axis=1)[:, k - 1 : k]
-        keep = (dist <= dk * (1 + TIE_RTOL) + 1e-300) & ~own
-        # ties may continue past the last queried column: ask for more
-        if q == n or not np.any(keep[:, -1]):
+        idx = tree.query(pts, k=q, workers=-1)[1].reshape(query.size, q)
+        d2 = sq_dist(xyz, query, idx.T)  # (q, m)
+        d2[idx.T == query] = np.inf
+        keep, lim2 = select_knn(d2, k)
+        far = np.where(np.isinf(d2), -np.inf, d2).max(axis=0)
+        if q == n or not np.any(far <= lim2):
             break
-        q = min(n, 2 * q)
-    rows = np.broadcast_to(np.arange(n)[:, None], idx.shape)[keep]
-    return rows.astype(np.int64), idx[keep].astype(np.int64)
+        q = min(n, 2 * q)  # ties may continue past the last queried column: ask for more
+    ri, ci = np.nonzero(keep.T)
+    return query[ri], idx[ri, ci], d2[ci, ri]
 
 
-def union_pattern(rows: np.ndarray, cols: np.ndarray, n: int) -> sp.csr_matrix:
-    """CSR pattern (values 1, float32) of the union of a relation and its transpose."""
-    key = np.unique(np.concatenate([rows * n + cols, cols * n + rows]))
-    r, c = np.divmod(key, n)
-    idt = index_dtype(max(key.size, n))
-    indptr = np.zeros(n + 1, dtype=idt)
-    np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
-    mat = sp.csr_matrix((n, n), dtype=np.float32)
-    mat.data = np.ones(key.size, dtype=np.float32)
-    mat.indices = c.astype(idt)
-    mat.indptr = indptr
-    mat.has_sorted_indices = True
-    return mat
+def knn_directed(vectors: np.ndarray, k: int) -> sp.csr_matrix:
+    """Directed kNN relation (ties kept, self excluded) of arbitrary unit vectors by cKDTree:
+    csr with squared distances as values (float64), rows grouped, columns unsorted."""
+    n = vectors.shape[0]
+    rows, cols, d2 = tree_knn(cKDTree(vectors), soa(vectors), np.arange(n), k)
+    return csr_from_sorted_rows(rows, cols, d2, n)

@@ -1,15 +1,32 @@
-"""HEALPix neighbour patterns (used by ``graphs``): the 8 (sometimes 7) tiling neighbours.
+"""HEALPix graphs, vectorised (used by ``graphs``): the 8-neighbour (V1) relation and the exact
+k nearest neighbours from candidates in the HEALPix neighbourhood rings.
 
-Vectorised over pixels in chunks; int32 throughout when it fits. Neighbours outside a pixel
-subset are dropped (the partial-sphere graph).
+No Python loop over pixels: everything works on ``(rows, candidates)`` arrays in row chunks,
+int32 indices and float32 values in the outputs.
+
+kNN candidates: the pixels within ``r`` steps of the 8-neighbour relation (ring ``r``: the
+``(2r+1)^2 - 1`` pixels of the square ``|dx|, |dy| <= r`` in the face coordinates away from the
+face borders; breadth-first through ``get_all_neighbours`` near them). ``r`` is chosen from
+``k`` so that the candidates are at least twice as many as k. A row is accepted only if its
+k-th distance (ties included) is strictly below the distance to every pixel of the outermost
+ring ``r``, which encloses all the others; rows that fail (partial spheres, tiny nside) are
+answered exactly by a cKDTree. The tests check the result against dense brute force.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.spatial import cKDTree
 
-from .graphs_csr import CHUNK_ROWS, index_dtype, padded_rows_to_csr
+from .graphs_csr import (
+    CHUNK_ROWS,
+    index_dtype,
+    select_knn,
+    soa,
+    sq_dist,
+    tree_knn,
+)
 
 
 def _global_to_local(npix: int, indexes: np.ndarray | None) -> np.ndarray | None:
@@ -21,21 +38,193 @@ def _global_to_local(npix: int, indexes: np.ndarray | None) -> np.ndarray | None
     return local
 
 
-def neighbour_pattern(nside: int, *, nest: bool, indexes: np.ndarray | None) -> sp.csr_matrix:
-    """CSR pattern (values 1) of the HEALPix 8-neighbour relation ``get_all_neighbours``
-    (missing neighbours, -1, dropped), restricted to ``indexes`` if given (local numbering)."""
+def _to_local(cand: np.ndarray, local: np.ndarray | None) -> np.ndarray:
+    if local is None:
+        return cand
+    return np.where(cand >= 0, local[np.maximum(cand, 0)], -1)
+
+
+def v1_distances(nside: int, *, nest: bool, indexes: np.ndarray | None, vectors: np.ndarray):
+    """The HEALPix 8-neighbour relation (``get_all_neighbours``, missing ones dropped) restricted
+    to ``indexes`` (local numbering), as csr float32 of squared distances, sorted indices.
+    Returns ``(W, mean d^2)``."""
     import healpy as hp
 
     npix = 12 * nside**2
-    pix = np.arange(npix) if indexes is None else indexes
-    n = pix.size
+    n = vectors.shape[0]
     local = _global_to_local(npix, indexes)
+    xyz = soa(vectors)
+    idt = index_dtype(8 * n)
+    indices = np.empty(8 * n, dtype=idt)
+    data = np.empty(8 * n, dtype=np.float32)
+    counts = np.empty(n, dtype=idt)
+    pos, total = 0, 0.0
+    low = np.uint64(0xFFFFFFFF)
+    for s0 in range(0, n, CHUNK_ROWS):
+        rows = np.arange(s0, min(s0 + CHUNK_ROWS, n))
+        pix = rows if indexes is None else indexes[rows]
+        nbr = _to_local(hp.get_all_neighbours(nside, pix, nest=nest), local)  # (8, m)
+        missing = nbr < 0
+        d2 = sq_dist(xyz, rows, np.maximum(nbr, 0))
+        # sort each row by column, carrying the float32 d^2 in the low 32 bits of the key
+        key = np.where(missing, n, nbr).astype(np.uint64) << np.uint64(32)
+        key |= d2.astype(np.float32).view(np.uint32)
+        key = np.sort(key.T, axis=1)
+        cols = (key >> np.uint64(32)).astype(idt)
+        vals = (key & low).astype(np.uint32).view(np.float32)
+        cols[:, 1:][cols[:, 1:] == cols[:, :-1]] = n  # duplicates (nside 1) dropped
+        valid = cols < n
+        if valid.all():
+            cols, vals = cols.ravel(), vals.ravel()
+        else:
+            cols, vals = cols[valid], vals[valid]
+        counts[rows] = valid.sum(axis=1)
+        total += float(vals.sum(dtype=np.float64))
+        indices[pos : pos + cols.size] = cols
+        data[pos : pos + cols.size] = vals
+        pos += cols.size
+    indptr = np.zeros(n + 1, dtype=idt)
+    np.cumsum(counts, out=indptr[1:])
+    w = sp.csr_matrix((data[:pos], indices[:pos], indptr), shape=(n, n), copy=False)
+    w.has_sorted_indices = True
+    return w, total / max(pos, 1)
 
-    def chunks():
-        for s in range(0, n, CHUNK_ROWS):
-            nbr = hp.get_all_neighbours(nside, pix[s : s + CHUNK_ROWS], nest=nest).T
-            if local is not None:
-                nbr = np.where(nbr >= 0, local[np.maximum(nbr, 0)], -1)
-            yield s, nbr.astype(index_dtype(npix))
 
-    return padded_rows_to_csr(chunks(), n, n, capacity=8 * n)
+def ring_for_k(k: int) -> int:
+    """Smallest neighbourhood radius r with at least 2k candidates ((2r+1)^2 - 1 >= 2k)."""
+    r = 1
+    while (2 * r + 1) ** 2 - 1 < 2 * k:
+        r += 1
+    return r
+
+
+def _spread_bits(nside: int) -> np.ndarray:
+    v = np.arange(nside, dtype=np.int64)
+    out = np.zeros(nside, dtype=np.int64)
+    for b in range(max(nside.bit_length(), 1)):
+        out |= ((v >> b) & 1) << (2 * b)
+    return out
+
+
+def _bfs_candidates(nside: int, pix: np.ndarray, r: int, nest: bool):
+    """Pixels within r steps of each of ``pix`` (self excluded), by breadth-first search through
+    ``get_all_neighbours``: ``(cand, level)``, ``(m, c)``, -1 padded."""
+    import healpy as hp
+
+    m = pix.size
+    big = 12 * nside**2 * (r + 1)
+    key = (pix * (r + 1))[:, None]  # key = pixel * (r + 1) + level
+    for step in range(1, r + 1):
+        cur = key // (r + 1)
+        cur = np.where(key < big, cur, pix[:, None])  # padding: search from self (a duplicate)
+        nb = hp.get_all_neighbours(nside, cur.ravel(), nest=nest).reshape(8, m, -1)
+        nb = nb.transpose(1, 0, 2).reshape(m, -1)
+        key = np.concatenate([key, np.where(nb >= 0, nb * (r + 1) + step, big)], axis=1)
+        key.sort(axis=1)
+        dup = (key[:, 1:] // (r + 1)) == (key[:, :-1] // (r + 1))
+        key[:, 1:][dup] = big  # keep the lowest level of each pixel
+        key.sort(axis=1)
+        key = key[:, : int((key < big).sum(axis=1).max())]
+    cand = np.where(key < big, key // (r + 1), -1)
+    level = np.where(key < big, key % (r + 1), -1)
+    cand[level == 0] = -1
+    return cand, level
+
+
+def _candidates(nside: int, pix: np.ndarray, r: int, k: int, nest: bool, spread: np.ndarray):
+    """Yield ``(loc, cand, outer, guess)``: rows ``pix[loc]``, their candidates within r steps
+    (global pixel numbers, ``(c, m)``: one candidate per line) and those exactly r steps away:
+    face interiors: no padding, ``outer`` the line numbers, ``guess`` the k lines nearest on a
+    square lattice; near face borders: -1 padded, ``outer`` a mask like ``cand``, no guess."""
+    import healpy as hp
+
+    dy, dx = (a.ravel() for a in np.mgrid[-r : r + 1, -r : r + 1])
+    off = (dx != 0) | (dy != 0)
+    dx, dy = dx[off], dy[off]
+    x, y, f = hp.pix2xyf(nside, pix, nest=nest)
+    inner = (x >= r) & (x < nside - r) & (y >= r) & (y < nside - r)
+    ii = np.flatnonzero(inner)
+    if ii.size:
+        x, y, f = (a[None, ii].astype(np.intp) for a in (x, y, f))  # intp: no index casts
+        cand = f * nside**2 + spread[x + dx[:, None]] + 2 * spread[y + dy[:, None]]
+        if not nest:
+            cand = hp.nest2ring(nside, cand)
+        guess = np.argsort(dx**2 + dy**2, kind="stable")[:k]
+        yield ii, cand, np.flatnonzero(np.maximum(np.abs(dx), np.abs(dy)) == r), guess
+    bb = np.flatnonzero(~inner)
+    if bb.size:
+        cand, level = _bfs_candidates(nside, pix[bb], r, nest)
+        yield bb, np.ascontiguousarray(cand.T), (level == r).T, None
+
+
+def knn_directed(nside: int, k: int, *, nest: bool, indexes: np.ndarray | None,
+                 vectors: np.ndarray, scale: float | None = None) -> sp.csr_matrix:
+    """Directed exact kNN relation (ties within TIE_RTOL kept) on HEALPix pixel centres, local
+    numbering: csr with ``d^2`` (float64) or, with ``scale``, ``exp(-d^2 / scale)`` (float32)
+    as values; rows grouped, columns unsorted."""
+    import healpy as hp
+
+    npix = 12 * nside**2
+    n = vectors.shape[0]
+    local = _global_to_local(npix, indexes)
+    xyz = soa(vectors)
+    if indexes is None:
+        full = xyz
+    else:  # the guard ring may leave the subset: distances on the full sphere
+        full = tuple(np.empty(npix) for _ in range(3))
+        for s0 in range(0, npix, 1 << 22):
+            for a, b in zip(full, hp.pix2vec(nside, np.arange(s0, min(s0 + (1 << 22), npix)),
+                                             nest=nest), strict=True):
+                a[s0 : s0 + b.size] = b
+    r0 = ring_for_k(k)
+    spread = _spread_bits(nside)
+    chunk = max(1024, (1 << 16) * 24 // ((2 * r0 + 1) ** 2))  # (m, c) temporaries ~12 MB
+    tree = None
+    counts, cols_all, vals_all = np.zeros(n, dtype=np.int64), [], []
+    for s0 in range(0, n, chunk):
+        todo = np.arange(s0, min(s0 + chunk, n))
+        pieces = []
+        for r in range(r0, r0 + 3):  # rows failing the guard retry with a wider neighbourhood
+            pix = todo if indexes is None else indexes[todo]
+            failed = []
+            for loc, cand, outer, guess in _candidates(nside, pix, r, k, nest, spread):
+                padded = outer.ndim == 2
+                d2 = sq_dist(full, pix[loc], np.maximum(cand, 0) if padded else cand)
+                if padded:
+                    d2[cand < 0] = np.inf
+                    guard = np.where(outer, d2, np.inf).min(axis=0)
+                else:
+                    guard = d2[outer].min(axis=0)
+                if local is not None:
+                    cand = _to_local(cand, local)
+                    d2[cand < 0] = np.inf
+                keep, lim2 = select_knn(d2, k, guess)
+                ok = guard > lim2
+                if not ok.all():
+                    keep &= ok
+                ri, ci = np.nonzero(keep.T)  # grouped by row
+                pieces.append((todo[loc][ri], cand[ci, ri], d2[ci, ri]))
+                failed.append(todo[loc[~ok]])
+            todo = np.concatenate(failed)
+            if not todo.size:
+                break
+        if todo.size:
+            tree = cKDTree(vectors) if tree is None else tree
+            pieces.append(tree_knn(tree, xyz, todo, k))
+        r_, c_, v_ = (np.concatenate(p) for p in zip(*pieces, strict=True))
+        if len(pieces) > 1:
+            order = np.argsort(r_, kind="stable")  # a few sorted runs: linear time
+            r_, c_, v_ = r_[order], c_[order], v_[order]
+        if scale is not None:
+            v_ = np.exp(-v_ / scale).astype(np.float32)
+        counts[s0 : s0 + chunk] = np.bincount(r_ - s0, minlength=min(chunk, n - s0))
+        cols_all.append(c_.astype(index_dtype(max(n, 1))))
+        vals_all.append(v_)
+    cols = np.concatenate(cols_all)
+    del cols_all
+    vals = np.concatenate(vals_all)
+    del vals_all
+    indptr = np.zeros(n + 1, dtype=index_dtype(max(cols.size, n)))
+    np.cumsum(counts, out=indptr[1:])
+    return sp.csr_matrix((vals, cols.astype(indptr.dtype, copy=False), indptr), shape=(n, n),
+                         copy=False)

@@ -58,9 +58,40 @@ def _row_sums(m: sp.csr_matrix, absolute: bool = False) -> np.ndarray:
     return out
 
 
+def _insert_diagonal(m: sp.csr_matrix, diag: np.ndarray, offdiag, dtype) -> sp.csr_matrix:
+    """Fast path of :func:`_rebuild_with_diagonal` for ``m`` without stored diagonal entries
+    (sorted indices): every entry moves by its row number, plus one past the diagonal."""
+    n = m.shape[0]
+    indptr, indices = m.indptr, m.indices
+    idt = index_dtype(m.nnz + n)
+    new_indptr = indptr.astype(idt) + np.arange(n + 1, dtype=idt)
+    out_indices = np.empty(m.nnz + n, dtype=idt)
+    out_data = np.empty(m.nnz + n, dtype=dtype)
+    for r0, r1, p0, p1, rows in row_chunks(indptr, n):
+        cols = indices[p0:p1]
+        above = cols > rows
+        pos = np.arange(p0, p1, dtype=idt) + rows.astype(idt) + above
+        out_indices[pos] = cols
+        out_data[pos] = offdiag(rows, cols, m.data[p0:p1])
+        n_below = np.diff(indptr[r0 : r1 + 1]) - np.bincount(rows[above] - r0, minlength=r1 - r0)
+        dpos = new_indptr[r0:r1] + n_below
+        out_indices[dpos] = np.arange(r0, r1, dtype=idt)
+        out_data[dpos] = diag[r0:r1]
+    out = sp.csr_matrix((out_data, out_indices, new_indptr), shape=(n, n), copy=False)
+    out.has_sorted_indices = True
+    return out
+
+
+def _has_stored_diagonal(m: sp.csr_matrix) -> bool:
+    return any(bool(np.any(m.indices[p0:p1] == rows))
+               for _, _, p0, p1, rows in row_chunks(m.indptr, m.shape[0]))
+
+
 def _rebuild_with_diagonal(m: sp.csr_matrix, diag: np.ndarray, offdiag, dtype) -> sp.csr_matrix:
     """A new CSR with the off-diagonal entries ``offdiag(rows, cols, values)`` of ``m`` (sorted
     indices required) and an explicit diagonal ``diag``, without int64 COO intermediates."""
+    if not _has_stored_diagonal(m):
+        return _insert_diagonal(m, diag, offdiag, dtype)
     n = m.shape[0]
     indptr, indices = m.indptr, m.indices
     kept = np.empty(n, dtype=np.int64)
