@@ -89,7 +89,7 @@ _COSMO_RUN_KEYS = (
 
 
 def get_cosmo_raw_files(wildcards):
-    """The raw files of the configured source (the rule that makes them: download/standin)."""
+    """The raw files of the configured source (downloaded, or generated stand-in data)."""
     source = config["cosmo"]["source"]
     names = ["README.md"] if source == "zenodo" else ["standin.json"]
     return [
@@ -173,8 +173,8 @@ def get_cosmo_targets():
     return tables + figures
 
 
-# The cosmo rules (rules only there, for snakemake --lint). Included from here until the
-# Snakefile includes rules/cosmo.smk itself (its owner's file).
+# The cosmo steps live in cosmo.smk (steps only, for the linter). Included from here until
+# the Snakefile includes rules/cosmo.smk itself (its owner's file).
 include: "cosmo.smk"
 
 

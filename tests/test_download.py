@@ -280,3 +280,66 @@ def test_bad_source_spec_is_rejected():
         Source("x", ("http://127.0.0.1/x",), "md5:abc")
     with pytest.raises(TypeError, match="sequence of URLs"):
         Source("x", "http://127.0.0.1/x", f"md5:{MD5_GOOD}")
+
+
+# --------------------------------------------------------------------------- the cosmo rule's entry
+# rule cosmo_download calls deepsphere.datasets.cosmo.fetch_cosmo(raw_dir, manual_dir=...).
+def _cosmo_sources(server, path="/good.zip", checksum=f"md5:{MD5_GOOD}"):
+    return (Source("training.zip", (f"{server.url}{path}",), checksum, gated=True,
+                   instructions="Request access on the record page", page="https://zenodo.org/r"),)
+
+
+def test_fetch_cosmo_good_file(server, tmp_path):
+    from deepsphere.datasets.cosmo import fetch_cosmo
+
+    out = fetch_cosmo(tmp_path / "raw", manual_dir=tmp_path / "manual",
+                      sources=_cosmo_sources(server), **FAST)
+    assert out["training.zip"].read_bytes() == GOOD
+    assert _leftovers(tmp_path / "raw") == ["training.zip"]
+
+
+def test_fetch_cosmo_bad_checksum_leaves_nothing(server, tmp_path):
+    from deepsphere.datasets.cosmo import fetch_cosmo
+
+    with pytest.raises(ChecksumMismatch, match="training.zip"):
+        fetch_cosmo(tmp_path / "raw", manual_dir=tmp_path / "manual",
+                    sources=_cosmo_sources(server, "/other.zip"), **FAST)
+    assert not (tmp_path / "raw").exists() or _leftovers(tmp_path / "raw") == []
+
+
+@pytest.mark.parametrize("path", ["/forbidden.zip", "/login.zip"])
+def test_fetch_cosmo_refused_names_the_manual_place(server, tmp_path, path):
+    from deepsphere.datasets.cosmo import fetch_cosmo
+
+    manual = tmp_path / "manual"
+    with pytest.raises(ManualDownloadRequired) as err:
+        fetch_cosmo(tmp_path / "raw", manual_dir=manual, sources=_cosmo_sources(server, path),
+                    **FAST)
+    message = str(err.value)
+    assert str((manual / "training.zip").resolve()) in message  # exactly where to put it
+    assert MD5_GOOD in message and "Request access" in message
+    assert not (tmp_path / "raw").exists() or _leftovers(tmp_path / "raw") == []
+
+
+def test_fetch_cosmo_uses_a_verified_hand_placed_file(server, tmp_path):
+    from deepsphere.datasets.cosmo import fetch_cosmo
+
+    manual = tmp_path / "manual"
+    manual.mkdir()
+    (manual / "training.zip").write_bytes(GOOD)
+    server.close()  # no network needed
+    out = fetch_cosmo(tmp_path / "raw", manual_dir=manual,
+                      sources=_cosmo_sources(server, "/forbidden.zip"), **FAST)
+    assert out["training.zip"].read_bytes() == GOOD
+
+
+def test_fetch_cosmo_refuses_a_wrong_hand_placed_file(server, tmp_path):
+    from deepsphere.datasets.cosmo import fetch_cosmo
+
+    manual = tmp_path / "manual"
+    manual.mkdir()
+    (manual / "training.zip").write_bytes(OTHER)
+    with pytest.raises(ChecksumMismatch, match="placed by hand"):
+        fetch_cosmo(tmp_path / "raw", manual_dir=manual,
+                    sources=_cosmo_sources(server, "/forbidden.zip"), **FAST)
+    assert not (tmp_path / "raw" / "training.zip").exists()
