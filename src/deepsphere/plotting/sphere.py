@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 GRAPH_STYLE = {
-    "v1": ("V1 (Perraudin et al.), k=8", "tab:red"),
+    "v1": ("V1 (Perraudin et al.), k=8; paper: near-unweighted", "tab:red"),
     "knn8": ("kNN k=8, optimal t", "tab:blue"),
     "knn20": ("kNN k=20, optimal t", "tab:green"),
     "knn40": ("kNN k=40, optimal t", "tab:purple"),
@@ -44,7 +44,9 @@ def plot_equivariance_error(ours: pd.DataFrame, paper: pd.DataFrame, path) -> No
     equation). Graph names as in :data:`GRAPH_STYLE`.
     """
     nsides = sorted(ours["nside"].unique())
-    fig, axes = plt.subplots(2, len(nsides), figsize=(4.2 * len(nsides), 7), squeeze=False)
+    fig, axes = plt.subplots(
+        2, len(nsides), figsize=(5 * len(nsides), 8), squeeze=False, layout="constrained"
+    )
     for j, nside in enumerate(nsides):
         top, bottom = axes[0, j], axes[1, j]
         for name in ours["graph"].unique():
@@ -65,7 +67,8 @@ def plot_equivariance_error(ours: pd.DataFrame, paper: pd.DataFrame, path) -> No
             ax.grid(True, which="both", alpha=0.3)
         top.set_ylabel(r"mean $\|RLf-LRf\| \,/\, \|Lf\|$")
         bottom.set_ylabel(r"mean $(\|RLf-LRf\| \,/\, \|Lf\|)^2$")
-    axes[0, -1].legend(fontsize=6, loc="best")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=7)
     fig.suptitle(
         "Equivariance error of HEALPix graphs (combinatorial Laplacian); solid: ours, dashed: paper"
     )
@@ -78,7 +81,7 @@ def plot_kernel_widths(ours: pd.DataFrame, paper: pd.DataFrame, v1: pd.DataFrame
     ``ours``: ``nside, k, t_ours`` (searched optimum); ``paper``: ``nside, k, t`` (the paper's
     table); ``v1``: ``nside, t_ours, t_paper`` (the V1 heuristic ``mean d^2 / 2``).
     """
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig, ax = plt.subplots(figsize=(6, 4.5), layout="constrained")
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, k in enumerate(sorted(paper["k"].unique())):
         p = paper[paper["k"] == k].sort_values("nside")
@@ -117,7 +120,7 @@ def plot_filtering_speed(ours: pd.DataFrame, paper: pd.DataFrame, path) -> None:
     ``ours``: ``nside, method, K, lmax_factor, patch_fraction, seconds_min``; ``paper``: same
     keys with ``seconds``.
     """
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    fig, ax = plt.subplots(figsize=(6.5, 4.5), layout="constrained")
     colors = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"] * 3)
     keys = ["method", "K", "lmax_factor", "patch_fraction"]
     for key, o in ours.groupby(keys, dropna=False):
