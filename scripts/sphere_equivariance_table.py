@@ -19,7 +19,7 @@ with log_to_file(snakemake.log[0]):
     f, ell_min = snakemake.params.factor, snakemake.params.ell_min
     ratio = table["error_ratio"]
     table[f"within_x{f:g}"] = ((ratio <= f) & (ratio >= 1 / f)).where(ratio.notna())
-    table["criterion_applies"] = table["ell"] >= ell_min
+    table["criterion_applies"] = (table["ell"] >= ell_min).map({True: "yes", False: "no"})
     notes = [
         "error = mean over signals and rotations of ||R L f - L R f|| / ||L f|| (UNSQUARED: the "
         "definition behind the paper's plotted numbers); error_squared_ours = mean of its square "

@@ -176,6 +176,8 @@ def test_check_equivariance_verdicts():
         lambda: eq.rotate_alm(np.zeros(3, complex), np.ones((3, 3)), lmax=1),
         lambda: eq.search_kernel_width(lambda s: s, -1.0),
         lambda: eq.study_graph_definition("knn", 32),
+        lambda: eq.equivariance_ratios(np.eye(12), 1, eq.single_degree_spectrum(1, 2), nest=True,
+                                       rng=np.random.default_rng(0), rotate_signal="x"),  # fmt: skip
         lambda: eq.equivariance_ratios(
             np.zeros((12, 12)),
             1,
