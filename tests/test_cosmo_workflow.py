@@ -158,7 +158,9 @@ def test_checks_fail_when_psd_separates_the_classes():
 
 
 def test_checks_fail_when_deepsphere_is_not_clearly_above_psd():
-    assert _verdict(_runs(cnn=55.0))["deepsphere_above_psd"] is False  # one run is enough
+    assert _verdict(_runs(k8=55.0, v1=50.0))["deepsphere_above_psd"] is False  # one run is enough
+    assert _verdict(_runs(psd=58.0, v1=65.0))["deepsphere_above_psd"] is False  # above chance only
+    assert _verdict(_runs(cnn=55.0))["deepsphere_above_psd"] is True  # the check is on the FCN
 
 
 def test_checks_monotone_with_tolerance():
