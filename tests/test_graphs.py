@@ -99,6 +99,54 @@ def test_healpix_knn_against_brute_force(nside, k, nest):
     np.testing.assert_allclose(w[a], np.exp(-d[a] ** 2 / (4 * t)), rtol=1e-6)
 
 
+@pytest.mark.parametrize("k,nest", [(8, True), (60, False)])
+def test_healpix_knn_face_interior_and_borders_against_brute_force(k, nest):
+    """nside 16: both candidate paths (face-interior squares, breadth-first near face borders)."""
+    g = graphs.healpix_knn_graph(16, k, nest=nest, t=1e-3)
+    v = np.stack(hp.pix2vec(16, np.arange(3072), nest=nest), axis=1)
+    a, d = brute_knn_union(v, k)
+    w = g.weights.toarray()
+    np.testing.assert_array_equal(w > 0, a)
+    np.testing.assert_allclose(w[a], np.exp(-d[a] ** 2 / 4e-3), rtol=1e-6)
+
+
+@pytest.mark.parametrize("nest,indexes,k", [
+    (True, {"order": 1, "patch": 5}, 20),  # a NEST patch: rows at its border fall back
+    (False, np.random.default_rng(3).choice(3072, size=900, replace=False), 40),
+])
+def test_healpix_knn_partial_sphere_against_brute_force(nest, indexes, k):
+    g = graphs.healpix_knn_graph(16, k, nest=nest, indexes=indexes, t=1e-3)
+    a, d = brute_knn_union(g.sampling.vectors, k)
+    w = g.weights.toarray()
+    np.testing.assert_array_equal(w > 0, a)
+    np.testing.assert_allclose(w[a], np.exp(-d[a] ** 2 / 4e-3), rtol=1e-6)
+
+
+def test_union_with_transpose_against_dense():
+    rng = np.random.default_rng(0)
+    n = 300
+    a = (rng.random((n, n)) < 0.03) & ~np.eye(n, dtype=bool)
+    a[:50, :50] |= a[:50, :50].T  # a symmetric block: rows equal in A and A^T, others not
+    a[:50, 50:] = a[50:, :50] = False
+    r, c = np.nonzero(a)
+    perm = rng.permutation(r.size)  # unsorted columns within rows
+    order = np.argsort(r[perm], kind="stable")
+    r, c = r[perm][order], c[perm][order]
+    directed = sp.csr_matrix((r + c + 1.0, c, np.r_[0, np.cumsum(np.bincount(r, minlength=n))]),
+                             shape=(n, n))
+    from deepsphere.graphs_csr import union_with_transpose
+
+    w = union_with_transpose(directed)
+    u = a | a.T
+    ii, jj = np.nonzero(u)
+    expected = np.zeros((n, n))
+    expected[ii, jj] = ii + jj + 1.0
+    np.testing.assert_array_equal(w.toarray(), expected)
+    assert w.has_sorted_indices and w.dtype == np.float64
+    for i in range(n):
+        assert np.all(np.diff(w.indices[w.indptr[i] : w.indptr[i + 1]]) > 0)
+
+
 def test_knn_contains_ckdtree_and_extras_are_ties():
     v = sampling.healpix_sampling(4, nest=True).vectors
     k = 8

@@ -83,54 +83,53 @@ def transpose_sorted(a: sp.csr_matrix) -> sp.csr_matrix:
 
 def union_with_transpose(a: sp.csr_matrix) -> sp.csr_matrix:
     """The union ``A | A^T`` of a directed relation whose values are symmetric (``v_ij = v_ji``
-    where both exist), e.g. distances. Rows equal in A and A^T are copied; only the others
-    (few for near-symmetric kNN) are merged. Input of any index order; output sorted.
-    The input is consumed: its arrays are released to bound the peak memory."""
+    where both exist), e.g. distances: A plus the entries of ``A^T`` missing from it, found by
+    comparing the rows of A and A^T (few differ for a near-symmetric kNN) and inserted in one
+    pass. Input of any index order; output sorted. The input is consumed: its arrays are
+    released to bound the peak memory."""
     at = transpose_sorted(a)
     a.data = a.indices = a.indptr = None
     a = transpose_sorted(at)  # sorted A
     n = a.shape[0]
     ca, ct = np.diff(a.indptr), np.diff(at.indptr)
     same = ca == ct
-    for r0, r1, p0, p1, rows in row_chunks(a.indptr, n):
-        q0, q1 = int(at.indptr[r0]), int(at.indptr[r1])
-        rows_t = np.repeat(np.arange(r0, r1), ct[r0:r1])
-        ma, mt = same[rows], same[rows_t]  # equal-count rows: aligned after masking
-        bad = a.indices[p0:p1][ma] != at.indices[q0:q1][mt]
-        same[rows[ma][bad]] = False
+    for r0 in range(0, n, CHUNK_ROWS):
+        r1 = min(r0 + CHUNK_ROWS, n)
+        sa = same[r0:r1]
+        ia = a.indices[a.indptr[r0] : a.indptr[r1]][np.repeat(sa, ca[r0:r1])]
+        it = at.indices[at.indptr[r0] : at.indptr[r1]][np.repeat(sa, ct[r0:r1])]
+        bad = np.flatnonzero(ia != it)  # equal-count rows are aligned after masking
+        if bad.size:
+            cum = np.cumsum(np.where(sa, ca[r0:r1], 0))
+            same[r0 + np.searchsorted(cum, bad, side="right")] = False
     if same.all():
         return a
     diff = np.flatnonzero(~same)
     parts = []
-    for m in (a, at):
+    for flag, m in enumerate((a, at)):
         cnt = np.diff(m.indptr)[diff]
-        starts = np.repeat(m.indptr[diff].astype(np.int64) - np.cumsum(cnt) + cnt, cnt)
-        pos = starts + np.arange(cnt.sum())
-        parts.append((np.repeat(diff, cnt), m.indices[pos], m.data[pos]))
-    r = np.concatenate([parts[0][0], parts[1][0]]).astype(np.int64)
-    c = np.concatenate([parts[0][1], parts[1][1]]).astype(np.int64)
-    v = np.concatenate([parts[0][2], parts[1][2]])
-    key = r * n + c
+        pos = np.repeat(m.indptr[diff].astype(np.int64) - np.cumsum(cnt) + cnt, cnt)
+        pos += np.arange(cnt.sum())
+        r = np.repeat(diff.astype(np.int64), cnt)
+        parts.append((r * (2 * n) + 2 * m.indices[pos].astype(np.int64) + flag, m.data[pos]))
+    key = np.concatenate([parts[0][0], parts[1][0]])
+    val = np.concatenate([parts[0][1], parts[1][1]])
     order = np.argsort(key, kind="stable")
-    key, v = key[order], v[order]
-    first = np.concatenate([[True], key[1:] != key[:-1]])
-    merged_v = np.maximum.reduceat(v, np.flatnonzero(first)) if v.size else v
-    mr, mc = np.divmod(key[first], n)
-    counts = np.where(same, ca, 0)
-    counts[diff] = np.bincount(mr, minlength=n)[diff]
-    idt = index_dtype(max(int(counts.sum()), n))
-    indptr = np.zeros(n + 1, dtype=idt)
-    np.cumsum(counts, out=indptr[1:])
-    indices = np.empty(int(indptr[-1]), dtype=idt)
-    data = np.empty(int(indptr[-1]), dtype=a.data.dtype)
-    for _, _, p0, p1, rows in row_chunks(a.indptr, n):
-        ok = same[rows]
-        dst = indptr[rows[ok]] + (np.arange(p0, p1)[ok] - a.indptr[rows[ok]])
-        indices[dst] = a.indices[p0:p1][ok]
-        data[dst] = a.data[p0:p1][ok]
-    dst = indptr[mr] + (np.arange(mr.size) - np.searchsorted(mr, mr))
-    indices[dst], data[dst] = mc, merged_v
-    w = sp.csr_matrix((data, indices, indptr), shape=(n, n), copy=False)
+    key, val = key[order], val[order]
+    pair = key >> 1  # row * n + col; A's copy (flag 0) sorts first
+    first = np.concatenate([[True], pair[1:] != pair[:-1]])
+    only_t = first & (key & 1 == 1)  # entries of A^T missing from A
+    row, col = np.divmod(pair[only_t], n)
+    rank = np.cumsum(first)[only_t] - 1  # position in the merged (sorted) list
+    row_start = np.searchsorted(pair[first], row * n)  # first merged entry of the row
+    d_before = np.arange(row.size) - np.searchsorted(row, row)  # insertions earlier in the row
+    at_pos = a.indptr[row] + (rank - row_start) - d_before
+    idt = index_dtype(max(a.nnz + row.size, n))
+    indptr = a.indptr.astype(idt)
+    indptr[1:] += np.cumsum(np.bincount(row, minlength=n)).astype(idt)
+    w = sp.csr_matrix((np.insert(a.data, at_pos, val[only_t]),
+                       np.insert(a.indices.astype(idt, copy=False), at_pos, col.astype(idt)),
+                       indptr), shape=(n, n), copy=False)
     w.has_sorted_indices = True
     return w
 

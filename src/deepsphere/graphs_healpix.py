@@ -145,8 +145,10 @@ def _candidates(nside: int, pix: np.ndarray, r: int, k: int, nest: bool, spread:
     inner = (x >= r) & (x < nside - r) & (y >= r) & (y < nside - r)
     ii = np.flatnonzero(inner)
     if ii.size:
-        x, y, f = (a[None, ii].astype(np.intp) for a in (x, y, f))  # intp: no index casts
-        cand = f * nside**2 + spread[x + dx[:, None]] + 2 * spread[y + dy[:, None]]
+        steps = np.arange(-r, r + 1)[:, None]  # (2r+1, m) tables, then one add per candidate
+        sx = spread[x[None, ii] + steps] + f[None, ii].astype(np.intp) * nside**2
+        sy = 2 * spread[y[None, ii] + steps]
+        cand = sx[dx + r] + sy[dy + r]
         if not nest:
             cand = hp.nest2ring(nside, cand)
         guess = np.argsort(dx**2 + dy**2, kind="stable")[:k]
@@ -202,8 +204,9 @@ def knn_directed(nside: int, k: int, *, nest: bool, indexes: np.ndarray | None,
                 ok = guard > lim2
                 if not ok.all():
                     keep &= ok
-                ri, ci = np.nonzero(keep.T)  # grouped by row
-                pieces.append((todo[loc][ri], cand[ci, ri], d2[ci, ri]))
+                ri, ci = np.nonzero(np.ascontiguousarray(keep.T))  # grouped by row
+                flat = ci * keep.shape[1] + ri
+                pieces.append((todo[loc][ri], cand.ravel()[flat], d2.ravel()[flat]))
                 failed.append(todo[loc[~ok]])
             todo = np.concatenate(failed)
             if not todo.size:
