@@ -112,6 +112,7 @@ def union_with_transpose(a: sp.csr_matrix) -> sp.csr_matrix:
         pos += np.arange(cnt.sum())
         r = np.repeat(diff.astype(np.int64), cnt)
         parts.append((r * (2 * n) + 2 * m.indices[pos].astype(np.int64) + flag, m.data[pos]))
+    del at  # only A and the few differing rows are needed from here on
     key = np.concatenate([parts[0][0], parts[1][0]])
     val = np.concatenate([parts[0][1], parts[1][1]])
     order = np.argsort(key, kind="stable")
