@@ -4,7 +4,7 @@ One command: ``python benchmarks/graph_build.py`` runs the default cases (v1, kn
 nside 256 and 1024; v1 and knn8 at 2048); ``--nsides``/``--graphs`` run their cross product
 instead; ``--lmax bound|eigsh``. Each case runs in a fresh subprocess, which reports its wall
 and CPU time (``time.process_time``) per stage and its own peak RSS
-(``resource.getrusage(RUSAGE_SELF).ru_maxrss``). nside 2048 cases are skipped unless 16 GB
+(``resource.getrusage(RUSAGE_SELF).ru_maxrss``). nside 2048 cases are skipped unless 16 GiB
 are available (``MemAvailable``). Prints a Markdown table, with the load average around each
 case, and writes it to ``benchmarks/results/graph_build.md``.
 """
@@ -44,11 +44,11 @@ def run_case(graph: str, nside: int, lmax: str) -> dict:
             "total_cpu": c2 - c0, "peak_gb": rss / 1e9}
 
 
-def mem_available_gb() -> float:
+def mem_available_gib() -> float:
     with open("/proc/meminfo", encoding="ascii") as f:
         for line in f:
             if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024 / 1e9
+                return int(line.split()[1]) / 2**20
     return float("inf")
 
 
@@ -68,9 +68,9 @@ def main(argv=None) -> None:
     rows = []
     for nside, graph in cases:
         load = os.getloadavg()[0]
-        if nside >= 2048 and mem_available_gb() < 16:
-            rows.append({"graph": graph, "nside": nside,
-                         "error": f"skipped: {mem_available_gb():.1f} GB available, 16 needed"})
+        if nside >= 2048 and mem_available_gib() < 16:
+            rows.append({"graph": graph, "nside": nside, "load": f"{load:.1f}",
+                         "error": f"skipped: {mem_available_gib():.1f} GiB available, 16 needed"})
             continue
         cmd = [sys.executable, __file__, "--child", "--nsides", str(nside), "--graphs", graph,
                "--lmax", args.lmax]
