@@ -1,7 +1,8 @@
 """deepsphere: rebuild the DeepSphere papers' tables and figures from raw data.
 
 The paper: `snakemake --cores 8 --use-conda all` (config/config.yaml).
-The offline demo: `snakemake --cores 2 --configfile config/demo.yaml all`.
+The offline demo: `snakemake all --cores 2 --configfile config/demo.yaml` (targets first:
+`--configfile` takes several files and would swallow a target after it).
 """
 
 from snakemake.utils import min_version
@@ -25,6 +26,7 @@ include: "rules/common.smk"
 include: "rules/graphs.smk"
 include: "rules/sphere.smk"
 include: "rules/notebooks.smk"
+include: "rules/cosmo.smk"
 
 
 rule all:

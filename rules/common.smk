@@ -1,5 +1,6 @@
 """Config access, input functions and wildcard constraints shared by every stage."""
 
+from deepsphere.equivariance import study_graph_definition
 from deepsphere.graphs import graph_id
 from deepsphere.workflow_config import estimate_graph_mem_mb
 
@@ -60,6 +61,94 @@ def get_notebook_parameters(wildcards):
 
 def get_notebook_targets():
     return [f"results/notebooks/{name}.ipynb" for name in config["notebooks"]]
+
+
+# --- sphere: input functions and targets of rules/sphere.smk ---
+SPHERE = config["sphere"]
+SPHERE_EQ = SPHERE["equivariance"]
+SPHERE_KW = SPHERE["kernel_widths"]
+SPHERE_FS = SPHERE["filtering_speed"]
+SPHERE_TABLES = "results/sphere/tables"
+SPHERE_FIGURES = "results/sphere/figures"
+SPHERE_METRICS = "results/sphere/metrics"
+
+
+def sphere_study_graph(name, nside):
+    """The graph file of a study graph (registers its definition with the graph rule)."""
+    return graph_path(study_graph_definition(name, int(nside), nest=True))
+
+
+def sphere_speed_graph(nside, patch_order=None):
+    """The V1 graph timed by the filtering-speed rule: full sphere or NEST patch 0 of an order."""
+    indexes = None if patch_order is None else {"order": int(patch_order), "patch": 0}
+    definition = {"sampling": "healpix", "nside": int(nside), "nest": True}
+    return graph_path({**definition, "indexes": indexes, "graph": "v1"})
+
+
+def sphere_speed_graphs(nside):
+    """The graphs whose filtering is timed at one nside: {"full": ..., "patch<o>": ...}."""
+    graphs = {"full": sphere_speed_graph(nside)}
+    for order in SPHERE_FS["patch_orders"]:
+        graphs[f"patch{order}"] = sphere_speed_graph(nside, order)
+    return graphs
+
+
+def get_sphere_ell_step(wildcards):
+    steps = {r["nside"]: r["ell_step"] for r in SPHERE_EQ["resolutions"]}
+    return steps[int(wildcards.nside)]
+
+
+def get_sphere_speed_mem_mb(wildcards):
+    return 1000 + int(12 * int(wildcards.nside) ** 2 * 240 / 2**20)
+
+
+SPHERE_CURVES = [
+    f"{SPHERE_METRICS}/equivariance/{g}_nside{r['nside']}.csv"
+    for r in SPHERE_EQ["resolutions"]
+    for g in SPHERE_EQ["graphs"]
+]
+SPHERE_WIDTH_SEARCHES = [
+    f"{SPHERE_METRICS}/kernel_widths/nside{s['nside']}_k{s['k']}.csv"
+    for s in SPHERE_KW["search"]
+]
+SPHERE_SPEEDS = [
+    f"{SPHERE_METRICS}/filtering_speed/nside{n}.csv" for n in SPHERE_FS["nsides"]
+]
+
+# Register every graph at parse time (the graph rule looks definitions up by file stem).
+for _r in SPHERE_EQ["resolutions"]:
+    for _g in SPHERE_EQ["graphs"]:
+        sphere_study_graph(_g, _r["nside"])
+for _s in SPHERE_KW["search"]:
+    sphere_study_graph(f"knn{_s['k']}", _s["nside"])
+for _n in SPHERE_FS["nsides"]:
+    sphere_speed_graphs(_n)
+
+
+def get_sphere_targets():
+    """The final sphere outputs: three paper-vs-ours tables with figures, and the verdict."""
+    names = ["equivariance_error", "kernel_widths", "filtering_speed"]
+    return (
+        [f"{SPHERE_TABLES}/{n}.{ext}" for n in names for ext in ("csv", "md")]
+        + [f"{SPHERE_FIGURES}/{n}.png" for n in names]
+        + [f"{SPHERE_TABLES}/kernel_widths_v1.csv"]
+        + [f"{SPHERE_TABLES}/acceptance.csv", f"{SPHERE_TABLES}/acceptance.md"]
+    )
+
+
+def get_sphere_study_graph(wildcards):
+    return sphere_study_graph(wildcards.sphere_graph, wildcards.nside)
+
+
+def get_sphere_width_graph(wildcards):
+    return sphere_study_graph(f"knn{wildcards.k}", wildcards.nside)
+
+
+def get_sphere_speed_graphs(wildcards):
+    return sphere_speed_graphs(wildcards.nside)
+
+
+# --- end sphere ---
 
 
 # --- cosmo: input functions of rules/cosmo.smk ---
@@ -171,11 +260,5 @@ def get_cosmo_targets():
         "results/cosmo/figures/example_maps.png",
     ]
     return tables + figures
-
-
-# The cosmo steps live in cosmo.smk (steps only, for the linter). Included from here until
-# the Snakefile includes rules/cosmo.smk itself (its owner's file).
-include: "cosmo.smk"
-
 
 # --- end cosmo ---

@@ -86,3 +86,15 @@ def test_bad_config_is_refused_before_any_job(tmp_path):
     assert result.returncode != 0
     assert "config key 'seed'" in result.stdout + result.stderr
     assert not (work / "data").exists() and not (work / "results").exists()
+
+
+def test_graph_memory_estimate_counts_the_patch_pixels():
+    from deepsphere.workflow_config import estimate_graph_mem_mb
+
+    full = {"sampling": "healpix", "nside": 1024, "nest": True, "indexes": None, "graph": "v1"}
+    patch = {**full, "indexes": {"order": 1, "patch": 0}}
+    subset = {**full, "indexes": list(range(1000))}
+    # 12 * 1024^2 vertices * 8 neighbours * 35 bytes, and one twelfth of it for the patch
+    assert estimate_graph_mem_mb(full) == int(12 * 1024**2 * 8 * 35 / 2**20) + 500
+    assert estimate_graph_mem_mb(patch) == int(1024**2 * 8 * 35 / 2**20) + 500
+    assert estimate_graph_mem_mb(subset) == int(1000 * 8 * 35 / 2**20) + 500

@@ -64,7 +64,11 @@ def estimate_graph_mem_mb(definition: Mapping[str, Any]) -> int:
     sampling = definition.get("sampling")
     if sampling == "healpix":
         indexes = definition.get("indexes")
-        n = len(indexes) if indexes is not None else 12 * int(definition["nside"]) ** 2
+        n = 12 * int(definition["nside"]) ** 2
+        if isinstance(indexes, Mapping):  # a NEST patch {"order": o, "patch": p}
+            n //= 12 * int(indexes["order"]) ** 2
+        elif indexes is not None:
+            n = len(indexes)
     elif sampling == "equiangular":
         n = 4 * int(definition["bandwidth"]) ** 2
     elif sampling == "icosahedral":
