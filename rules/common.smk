@@ -1,6 +1,6 @@
 """Config access, input functions and wildcard constraints shared by every stage."""
 
-from deepsphere.equivariance import study_graph_definition
+from deepsphere.equivariance_study import study_graph_definition
 from deepsphere.graphs import graph_id
 from deepsphere.workflow_config import estimate_graph_mem_mb
 

@@ -4,7 +4,7 @@ import logging
 
 import pandas as pd
 
-from deepsphere.equivariance import check_equivariance, check_kernel_widths
+from deepsphere.equivariance_study import check_equivariance, check_kernel_widths
 from deepsphere.filtering_speed import check_filtering_speed
 from deepsphere.tables import write_verdict
 from deepsphere.workflow_logging import log_to_file

@@ -4,7 +4,7 @@ import logging
 
 import pandas as pd
 
-from deepsphere.equivariance import load_paper_equivariance_error
+from deepsphere.equivariance_study import load_paper_equivariance_error
 from deepsphere.plotting.sphere import plot_equivariance_error
 from deepsphere.tables import paper_vs_ours, write_table
 from deepsphere.workflow_logging import log_to_file

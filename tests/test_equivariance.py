@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from deepsphere import equivariance as eq
+from deepsphere import equivariance_study as study
 from deepsphere.graphs import healpix_knn_graph, healpix_v1_graph
 from deepsphere.kernel_widths import paper_kernel_width_sigma
 from deepsphere.laplacian import laplacian
@@ -145,25 +146,25 @@ def test_reweighter_reproduces_the_heat_kernel():
 
 
 def test_paper_numbers_and_definitions():
-    paper = eq.load_paper_equivariance_error()
-    assert set(paper["graph"]) == set(eq.STUDY_GRAPHS)
+    paper = study.load_paper_equivariance_error()
+    assert set(paper["graph"]) == set(study.STUDY_GRAPHS)
     row = paper[(paper.graph == "v1") & (paper.nside == 32) & (paper.ell == 10)]
     assert row["error"].item() == pytest.approx(0.5222740239788759)
-    assert eq.study_graph_definition("knn20", 32)["k"] == 20
+    assert study.study_graph_definition("knn20", 32)["k"] == 20
     assert eq.v1_heuristic_t(32) == pytest.approx(eq.PAPER_V1_HEURISTIC_T[32], rel=1e-4)
 
 
 def test_check_equivariance_verdicts():
     rows = []
     for ell in (20, 30):
-        for g, e in zip(eq.STUDY_GRAPHS, (0.3, 0.1, 0.03, 0.01), strict=True):
+        for g, e in zip(study.STUDY_GRAPHS, (0.3, 0.1, 0.03, 0.01), strict=True):
             rows.append(
                 {"graph": g, "nside": 32, "ell": ell, "error_paper": e, "error_ours": e * 1.5}
             )
     table = pd.DataFrame(rows)
-    assert all(c.passed for c in eq.check_equivariance(table, nsides=(32,)))
+    assert all(c.passed for c in study.check_equivariance(table, nsides=(32,)))
     table.loc[table.graph == "knn40", "error_ours"] = 0.1  # 10x the paper and out of order
-    failed = [c.name for c in eq.check_equivariance(table, nsides=(32,)) if not c.passed]
+    failed = [c.name for c in study.check_equivariance(table, nsides=(32,)) if not c.passed]
     assert len(failed) == 2 and any("ordering" in n for n in failed)
 
 
@@ -175,7 +176,7 @@ def test_check_equivariance_verdicts():
         lambda: eq.default_lmax(12),
         lambda: eq.rotate_alm(np.zeros(3, complex), np.ones((3, 3)), lmax=1),
         lambda: eq.search_kernel_width(lambda s: s, -1.0),
-        lambda: eq.study_graph_definition("knn", 32),
+        lambda: study.study_graph_definition("knn", 32),
         lambda: eq.equivariance_ratios(np.eye(12), 1, eq.single_degree_spectrum(1, 2), nest=True,
                                        rng=np.random.default_rng(0), rotate_signal="x"),  # fmt: skip
         lambda: eq.equivariance_ratios(
