@@ -192,6 +192,21 @@ def test_split_products_equal_unsplit(small_graph):
         assert rel_err(a, b.astype(np.float64)) <= 1e-6
 
 
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="unknown batch size while tracing: TF only")
+def test_split_products_with_unknown_batch_size_in_tf_function(small_graph):
+    import tensorflow as tf
+
+    rng = np.random.default_rng(11)
+    x, w = rng.standard_normal((3, 40, 4)), rng.standard_normal((3, 4, 5))
+    op = sparse_ops.SparseOperand.from_scipy(small_graph)
+    spec = tf.TensorSpec((None, 40, 4), tf.float32)
+    traced = tf.function(
+        lambda a: sparse_ops.chebyshev_filter(op, a, w.astype("float32"), max_product=op.nnz * 5),
+        input_signature=[spec],
+    )
+    assert rel_err(traced(x.astype("float32")), cheb_reference(small_graph, x, w)) <= 1e-5
+
+
 def test_sparse_dense_matmul_non_symmetric_gradient_uses_transpose():
     A = sp.random(30, 30, density=0.2, random_state=3, format="csr")
     rng = np.random.default_rng(3)
