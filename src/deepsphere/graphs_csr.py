@@ -25,8 +25,10 @@ def index_dtype(max_value: int) -> type:
 
 
 def soa(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The three coordinates of ``(n, 3)`` vectors as contiguous float64 arrays."""
-    return tuple(np.ascontiguousarray(vectors[:, i], dtype=np.float64) for i in range(3))
+    """The three coordinates of ``(n, 3)`` vectors as float64 arrays: views when possible (no
+    copy: 1.2 GB at nside 2048; the three coordinates of a point share a cache line)."""
+    v = np.asarray(vectors, dtype=np.float64)
+    return v[:, 0], v[:, 1], v[:, 2]
 
 
 def sq_dist(xyz, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -128,9 +130,11 @@ def union_with_transpose(a: sp.csr_matrix) -> sp.csr_matrix:
     idt = index_dtype(max(a.nnz + row.size, n))
     indptr = a.indptr.astype(idt)
     indptr[1:] += np.cumsum(np.bincount(row, minlength=n)).astype(idt)
-    w = sp.csr_matrix((np.insert(a.data, at_pos, val[only_t]),
-                       np.insert(a.indices.astype(idt, copy=False), at_pos, col.astype(idt)),
-                       indptr), shape=(n, n), copy=False)
+    indices = np.insert(a.indices.astype(idt, copy=False), at_pos, col.astype(idt))
+    a.indices = None  # one array at a time: bounds the peak memory
+    data = np.insert(a.data, at_pos, val[only_t])
+    a.data = None
+    w = sp.csr_matrix((data, indices, indptr), shape=(n, n), copy=False)
     w.has_sorted_indices = True
     return w
 
