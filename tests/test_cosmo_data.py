@@ -256,6 +256,30 @@ def test_psd_feature_equals_anafast_of_the_masked_full_map():
     np.testing.assert_allclose(got[0], expected, rtol=1e-10, atol=1e-14)
 
 
+
+def test_psd_settings_patch_lmax_and_iterations():
+    from deepsphere.experiments.cosmo import psd_settings
+
+    base = {"baselines": {"Cs": [1.0]}}  # no psd key: the original's lmax and iterations
+    assert psd_settings(base, 64, 2) == {"lmax": 191, "iter": 3}
+    cheap = {"baselines": {"psd": {"lmax": "patch", "iter": 0}}}
+    settings = psd_settings(cheap, 16, 2)
+    assert settings == {"lmax": 3 * 8 - 1, "iter": 0}  # patch side 16 / 2 = 8 pixels
+    with pytest.raises(ValueError, match="lmax"):
+        psd_settings({"baselines": {"psd": {"lmax": 10}}}, 16, 2)
+    # the features are healpy's one-pass anafast of the masked map up to that lmax
+    nside, order, patch = 16, 2, 13
+    rng = np.random.default_rng(4)
+    nest = rng.standard_normal(12 * nside**2)
+    masked = np.zeros_like(nest)
+    step = nest.size // (12 * order**2)
+    masked[patch * step:(patch + 1) * step] = nest[patch * step:(patch + 1) * step]
+    ell = np.arange(24)
+    expected = hp.anafast(hp.reorder(masked, n2r=True), lmax=23, iter=0) * ell * (ell + 1)
+    got = psd_features(nest[None, patch * step:(patch + 1) * step], np.array([patch]),
+                       nside=nside, order=order, progress=False, **settings)
+    np.testing.assert_allclose(got[0], expected, rtol=1e-10, atol=1e-14)
+
 def test_histogram_features_hand_worked():
     edges = histogram_edges(np.array([[0.0, 0.25], [1.0, 0.5]]), n_bins=2)
     np.testing.assert_allclose(edges, [0.0, 0.5, 1.0])

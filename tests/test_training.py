@@ -286,6 +286,25 @@ def _subprocess_env(**extra):
     return env
 
 
+def test_provenance_without_keras_imports_no_keras():
+    # an SVM job: the provenance must not pull in Keras/TensorFlow (seconds per job)
+    code = (
+        "import json, sys\n"
+        "from deepsphere.training_runtime import provenance\n"
+        "p = provenance()\n"
+        "print(json.dumps([p, 'keras' in sys.modules, 'tensorflow' in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=_subprocess_env(), timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    record, keras_loaded, tf_loaded = json.loads(out.stdout.splitlines()[-1])
+    assert not keras_loaded and not tf_loaded
+    assert record["keras_backend"] is None
+    assert record["versions"]["keras"] == keras.__version__  # from the installed metadata
+    assert record["versions"]["numpy"] == np.__version__
+    assert record["git_commit"] == git_commit()
+
+
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TF thread pools")
 def test_threads_from_the_caller_set_tf_pools():
     code = (

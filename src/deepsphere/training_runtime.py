@@ -12,7 +12,11 @@
   on JAX ``keras.distribution.DataParallel`` over the GPUs (data parallel, weights replicated);
   one device or none -> a no-op context.
 - :func:`provenance`: package versions, backend, and the git commit of the source tree
-  (``git rev-parse HEAD``; ``"unknown"`` outside a repository).
+  (``git rev-parse HEAD``; ``"unknown"`` outside a repository). Light: versions come from
+  ``importlib.metadata`` and Keras is not imported for it (a feature + SVM job that never uses
+  Keras records no backend instead of paying for a TensorFlow import).
+
+Keras itself is imported lazily, by the functions that need it.
 """
 
 from __future__ import annotations
@@ -23,9 +27,8 @@ import logging
 import os
 import platform
 import subprocess
+import sys
 from pathlib import Path
-
-import keras
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,8 @@ def seed_everything(seed: int, *, deterministic: bool = True) -> None:
     Note: deterministic TF kernels raise at run time for ops without a deterministic
     implementation on the device (some GPU sparse ops); pass ``deterministic=False`` there.
     """
+    import keras
+
     keras.utils.set_random_seed(int(seed))
     if deterministic and keras.backend.backend() == "tensorflow":
         import tensorflow as tf
@@ -65,6 +70,8 @@ def configure_runtime(threads: int | None = None, *, gpu_memory_growth: bool = T
 
     ``threads``: the cores this job may use (Snakemake's ``threads``); None leaves the defaults.
     """
+    import keras
+
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise ValueError(
             f"threads must be a positive integer (Snakemake's threads), got {threads!r}"
@@ -112,6 +119,8 @@ def distribution_scope():
     GPUs for the process (Keras 3 has no scoped strategy on JAX; the batch is split across
     devices and must be divisible by their number). Otherwise a no-op.
     """
+    import keras
+
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
@@ -177,11 +186,20 @@ def package_versions() -> dict:
     return versions
 
 
+def _keras_backend() -> str | None:
+    """The Keras backend if this process imported Keras, else None (Keras took no part)."""
+    keras = sys.modules.get("keras")
+    return keras.backend.backend() if keras is not None else None
+
+
 def provenance() -> dict:
-    """JSON-able record of what produced a result: versions, backend, git commit, host."""
+    """JSON-able record of what produced a result: versions, backend, git commit, host.
+
+    ``keras_backend`` is None when the process never imported Keras (e.g. an SVM baseline).
+    """
     return {
         "versions": package_versions(),
-        "keras_backend": keras.backend.backend(),
+        "keras_backend": _keras_backend(),
         "git_commit": git_commit(),
         "platform": platform.platform(),
     }

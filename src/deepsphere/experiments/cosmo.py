@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import platform
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,7 @@ from deepsphere.experiments.cosmo_plan import (
 log = logging.getLogger(__name__)
 
 __all__ = ["CosmoData", "load_cosmo_data", "hardware_label", "time_per_sample", "run_network",
-           "run_svm"]
+           "psd_settings", "run_svm"]
 
 # --------------------------------------------------------------------------- data
 @dataclass(frozen=True)
@@ -84,9 +85,15 @@ def load_cosmo_data(train_cache, test_cache, normalisation, *, noise: float,
 
 # --------------------------------------------------------------------------- timing
 def hardware_label() -> str:
-    """The device inference ran on: GPU name(s) if TensorFlow sees one, else the CPU model."""
+    """The device inference ran on: GPU name(s) if TensorFlow sees one, else the CPU model.
+
+    TensorFlow is asked only if this process already imported it (a network run): an SVM run
+    never uses it, and importing it just for the label costs seconds per job.
+    """
+    tf = sys.modules.get("tensorflow")
     try:
-        import tensorflow as tf
+        if tf is None:
+            raise ImportError("TensorFlow not in use")
 
         gpus = tf.config.list_physical_devices("GPU")
         names = [tf.config.experimental.get_device_details(g).get("device_name", g.name)
@@ -172,9 +179,26 @@ def run_network(cosmo: dict, run: CosmoRun, data: CosmoData, *, seed: int, out_d
     return metrics
 
 
-def _features(method, x, patch, edges, data: CosmoData):
+def psd_settings(cosmo: dict, nside: int, order: int) -> dict:
+    """``lmax`` and ``iter`` of the PSD features from ``cosmo.baselines.psd`` (optional).
+
+    ``lmax``: ``map`` (default; ``3 nside - 1``, the original's) or ``patch`` (``3 nside / order
+    - 1``: a patch of side ``nside / order`` pixels resolves no finer ``l`` once the noise
+    dominates the smoothed small scales; ~4x cheaper at order 2). ``iter``: healpy's map2alm
+    iterations (default 3, the original's; 0 is ~6x cheaper).
+    """
+    p = cosmo["baselines"].get("psd") or {}
+    mode = p.get("lmax", "map")
+    if mode not in ("map", "patch"):
+        raise ValueError(f"cosmo.baselines.psd.lmax={mode!r} must be 'map' or 'patch'")
+    lmax = 3 * nside - 1 if mode == "map" else 3 * (nside // order) - 1
+    return {"lmax": lmax, "iter": int(p.get("iter", 3))}
+
+
+def _features(method, x, patch, edges, data: CosmoData, psd: dict | None = None):
     if method == "psd":
-        return bl.psd_features(x, patch, nside=data.nside, order=data.order, progress=False)
+        return bl.psd_features(x, patch, nside=data.nside, order=data.order, progress=False,
+                               **(psd or {}))
     return bl.histogram_features(x, edges, progress=False)
 
 
@@ -194,20 +218,22 @@ def run_svm(cosmo: dict, run: CosmoRun, data: CosmoData, *, seed: int, model_pat
     b = cosmo["baselines"]
     n_aug = int(b["augmentation"][run.method])
     rs = run_seed(seed, run)
+    psd = psd_settings(cosmo, data.nside, data.order) if run.method == "psd" else None
     draws = [add_fixed_noise(data.x_train, run.noise, derive_seed(rs, a)) for a in range(n_aug)]
     edges = bl.histogram_edges(draws[0], int(b["histogram_bins"])) if run.method == "hist" else None
-    f_train = np.concatenate([_features(run.method, d, data.train_patch, edges, data)
+    f_train = np.concatenate([_features(run.method, d, data.train_patch, edges, data, psd)
                               for d in draws])
     y_train = np.tile(data.y_train, n_aug)
     scaler = bl.Standardiser().fit(f_train)
     sel = bl.select_linear_svm(
         scaler.transform(f_train), y_train,
-        scaler.transform(_features(run.method, data.x_val, data.val_patch, edges, data)),
+        scaler.transform(_features(run.method, data.x_val, data.val_patch, edges, data, psd)),
         data.y_val, Cs=[float(c) for c in b["Cs"]], seed=rs)
 
     def predict(x, patch=None):
         patch = data.test_patch[: len(x)] if patch is None else patch
-        return sel.model.predict(scaler.transform(_features(run.method, x, patch, edges, data)))
+        return sel.model.predict(scaler.transform(_features(run.method, x, patch, edges, data,
+                                                                     psd)))
 
     pred = predict(data.x_test, data.test_patch)
     metrics = classification_report(data.y_test, np.eye(2)[pred])
@@ -218,7 +244,7 @@ def run_svm(cosmo: dict, run: CosmoRun, data: CosmoData, *, seed: int, model_pat
         (model_path, {"C": sel.C, "val_accuracy": {str(k): v for k, v in sel.val_accuracy.items()},
                       "coef": sel.model.coef_.tolist(), "intercept": sel.model.intercept_.tolist(),
                       "mean": scaler.mean_.tolist(), "std": scaler.std_.tolist(),
-                      "edges": None if edges is None else edges.tolist()}),
+                      "edges": None if edges is None else edges.tolist(), "psd": psd}),
         (metrics_path, {"task": "classification", "metrics": metrics,
                         "config": {"seed": rs, "baselines": b, "run": run.to_dict()},
                         "provenance": provenance(), "run": run.to_dict(), "timing": timing,
