@@ -6,22 +6,13 @@ on the other backend in a subprocess.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
+import keras
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
-try:
-    import deepsphere.layers  # noqa: F401
-except ImportError:  # not installed: use the source tree
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-import keras  # noqa: E402
-
-from deepsphere import layers  # noqa: E402
-from deepsphere.layers import sparse_ops  # noqa: E402
+from deepsphere import layers
+from deepsphere.layers import sparse_ops
 
 BACKEND = keras.backend.backend()
 
