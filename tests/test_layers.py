@@ -169,7 +169,7 @@ def test_split_products_equal_unsplit(small_graph):
     g = rng.standard_normal((3, 40, 5))
     op = sparse_ops.SparseOperand.from_scipy(small_graph)
     limit = op.nnz * 5  # forces chunks of 4 columns out of 12 (fwd) and 15 (bwd)
-    assert sparse_ops._column_chunks(op.nnz, 12, limit) == [(0, 4), (4, 8), (8, 12)]
+    assert sparse_ops.column_chunks(op.nnz, 12, limit) == [(0, 4), (4, 8), (8, 12)]
     args = [x.astype("float32"), w.astype("float32")]
     y = sparse_ops.chebyshev_filter(op, *args, max_product=limit)
     assert rel_err(y, cheb_reference(small_graph, x, w)) <= 1e-5
