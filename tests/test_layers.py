@@ -269,6 +269,17 @@ def test_graph_definition_laplacian_matches_independent_build():
     assert layer.get_config()["laplacian"] == healpix_definition(4)
 
 
+def test_prebuilt_matrix_is_used_and_only_the_definition_is_recorded():
+    reference = healpix_v1_laplacian(4)
+    layer = layers.ChebConv(2, 3, healpix_definition(4), matrix=2.0 * reference)
+    # the given matrix is the one used (here deliberately not the definition's own Laplacian)
+    assert rel_err(layer._laplacian_matrix.toarray(), 2.0 * reference.toarray()) <= 1e-6
+    assert layer.get_config()["laplacian"] == healpix_definition(4)
+    assert "matrix" not in layer.get_config()
+    with pytest.raises(ValueError, match="graph definition"):
+        layers.ChebConv(2, 3, reference, matrix=reference)
+
+
 def test_save_load_keras_gives_identical_predictions(tmp_path):
     """Conv 1 is rebuilt from its graph definition, conv 2 from its inline matrix."""
     pytest.importorskip("deepsphere.graphs")

@@ -65,7 +65,7 @@ def trainable_parameter_count(model: keras.Model) -> int:
 
 
 def _laplacian_argument(definition: dict, settings: dict, laplacians: dict | None):
-    """``(argument for ChebConv, spec to record in its config or None)``."""
+    """``(laplacian argument for ChebConv, prebuilt matrix or None)``."""
     spec = {"graph": definition, **settings}
     if not laplacians:
         return spec, None
@@ -91,7 +91,7 @@ def _laplacian_argument(definition: dict, settings: dict, laplacians: dict | Non
         )
         # Same graph, same settings: the saved config records the definition (small, and the
         # loaded model rebuilds the same Laplacian) instead of the matrix written inline.
-        return matrix, spec
+        return spec, matrix
     return prebuilt, None
 
 
@@ -116,11 +116,8 @@ class _Builder:
 
     def cheb(self, filters, K, level, name):
         """A ChebConv on the graph of resolution ``level``."""
-        argument, record = self.laps[level]
-        layer = self.L.ChebConv(filters, K, argument, name=name)
-        if record is not None:
-            layer.laplacian = record  # what get_config writes (see _laplacian_argument)
-        return layer
+        argument, matrix = self.laps[level]
+        return self.L.ChebConv(filters, K, argument, matrix=matrix, name=name)
 
     def conv(self, x, filters, K, level, name, *, block: bool):
         """ChebConv (-> BN -> Bias -> ReLU when ``block``). ``(b, n, f) -> (b, n, filters)``."""

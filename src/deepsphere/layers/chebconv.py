@@ -94,6 +94,9 @@ class ChebConv(keras.layers.Layer):
         laplacian: graph-definition dict or rescaled scipy matrix (see :func:`resolve_laplacian`).
             The dict form is recorded by ``get_config``, so a saved model rebuilds the
             Laplacian instead of storing it; a matrix is stored inline in the config.
+        matrix: optional prebuilt rescaled Laplacian of the graph that the dict ``laplacian``
+            defines (e.g. from the workflow's cached graph file): used instead of rebuilding it,
+            while the config records only the definition. Not part of the config.
         use_bias: add one bias per output feature (the original adds it after batch norm,
             with the separate :class:`~deepsphere.layers.Bias` layer).
         activation: Keras activation applied last.
@@ -119,6 +122,7 @@ class ChebConv(keras.layers.Layer):
         K,
         laplacian,
         *,
+        matrix=None,
         use_bias=False,
         activation=None,
         kernel_initializer=None,
@@ -136,7 +140,15 @@ class ChebConv(keras.layers.Layer):
             )
         self.filters = int(filters)
         self.K = int(K)
-        self._laplacian_matrix = resolve_laplacian(laplacian)
+        if matrix is not None:
+            if not (isinstance(laplacian, dict) and "graph" in laplacian):
+                raise ValueError(
+                    "matrix= is the prebuilt Laplacian of a graph definition: pass "
+                    "laplacian={'graph': <definition>, 'kind', 'interval', 'lmax'} with it."
+                )
+            self._laplacian_matrix = resolve_laplacian(matrix)
+        else:
+            self._laplacian_matrix = resolve_laplacian(laplacian)
         if sp.issparse(laplacian):
             c = self._laplacian_matrix
             laplacian = {
