@@ -138,6 +138,23 @@ def column_chunks(nnz, columns, max_product):
     return [(s, min(s + width, columns)) for s in range(0, columns, width)]
 
 
+def _backend_function(name):
+    """``tf_<name>`` or ``jax_<name>`` from the module of the active Keras backend."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        from deepsphere.layers import sparse_tf
+
+        return getattr(sparse_tf, f"tf_{name}")
+    if backend == "jax":
+        from deepsphere.layers import sparse_jax
+
+        return getattr(sparse_jax, f"jax_{name}")
+    raise NotImplementedError(
+        f"deepsphere sparse products support the tensorflow and jax backends, not {backend}; "
+        "set KERAS_BACKEND=tensorflow or jax."
+    )
+
+
 def _default_limit():
     if keras.backend.backend() == "tensorflow" and _tf_has_gpu():
         return TF_GPU_PRODUCT_LIMIT
@@ -168,18 +185,7 @@ def sparse_dense_matmul(L, x, *, max_product="auto"):
             f"sparse matrix, got {tuple(x.shape)}."
         )
     limit = _default_limit() if max_product == "auto" else max_product
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        from deepsphere.layers.sparse_tf import tf_matmul
-
-        return tf_matmul(op, x, limit)
-    if backend == "jax":
-        from deepsphere.layers.sparse_jax import jax_matmul
-
-        return jax_matmul(op, x, limit)
-    raise NotImplementedError(
-        f"deepsphere sparse products support tensorflow and jax, not {backend}."
-    )
+    return _backend_function("matmul")(op, x, limit)
 
 
 def chebyshev_filter(L, x, kernel, *, max_product="auto"):
@@ -212,15 +218,4 @@ def chebyshev_filter(L, x, kernel, *, max_product="auto"):
             f"features, got {tuple(kernel.shape)}."
         )
     limit = _default_limit() if max_product == "auto" else max_product
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        from deepsphere.layers.sparse_tf import tf_chebyshev
-
-        return tf_chebyshev(op, x, kernel, limit)
-    if backend == "jax":
-        from deepsphere.layers.sparse_jax import jax_chebyshev
-
-        return jax_chebyshev(op, x, kernel, limit)
-    raise NotImplementedError(
-        f"deepsphere sparse products support tensorflow and jax, not {backend}."
-    )
+    return _backend_function("chebyshev")(op, x, kernel, limit)
