@@ -313,3 +313,13 @@ def test_bad_definitions_raise(definition, msg):
 def test_knn_rejects_paper_t_off_healpix():
     with pytest.raises(ValueError, match="HEALPix"):
         graphs.icosahedral_graph(1, t="paper")
+
+
+def test_graph_id_refuses_a_k_without_a_tabulated_width():
+    """The workflow registers graphs at parse time: a bad definition fails before any job."""
+    from deepsphere.graphs import graph_id
+
+    base = {"sampling": "healpix", "nside": 32, "nest": True, "indexes": None, "graph": "knn"}
+    with pytest.raises(ValueError, match="explicit t"):
+        graph_id({**base, "k": 7, "t": "paper"})
+    assert graph_id({**base, "k": 7, "t": 1e-4}).endswith("knn7-t0.0001")

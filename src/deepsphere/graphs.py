@@ -335,7 +335,10 @@ def graph_id(definition: dict) -> str:
     default_t = "paper" if kind == "healpix" else "mean-distance"
     k = d.get("k", 6)
     _check_k(k, np.inf)
-    return f"{head}-knn{int(k)}-{_t_id(_check_t(d.get('t', default_t)))}"
+    t = _check_t(d.get("t", default_t))
+    if kind == "healpix" and t == "paper":
+        kernel_widths.paper_kernel_width_t(nside, k)  # a k without a tabulated width: refuse now
+    return f"{head}-knn{int(k)}-{_t_id(t)}"
 
 
 # ----------------------------------------------------------------------------- files
