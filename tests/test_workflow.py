@@ -5,6 +5,7 @@ snakemake --lint and dry runs of the paper and demo configs (no network needed).
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -78,7 +79,9 @@ def test_bad_config_names_every_key():
 def test_bad_config_is_refused_before_any_job(tmp_path):
     """Snakemake stops at parse time with the key in the message, and creates nothing."""
     work = tmp_path / "wf"
-    shutil.copytree(ROOT, work, ignore=shutil.ignore_patterns(".venv", ".git", "data", "results", ".snakemake"))
+    shutil.copytree(
+        ROOT, work, ignore=shutil.ignore_patterns(".venv", ".git", "data", "results", ".snakemake")
+    )
     config = yaml.safe_load((ROOT / "config/demo.yaml").read_text())
     config["seed"] = "forty-two"
     (work / "bad.yaml").write_text(yaml.safe_dump(config))
@@ -98,3 +101,36 @@ def test_graph_memory_estimate_counts_the_patch_pixels():
     assert estimate_graph_mem_mb(full) == int(12 * 1024**2 * 8 * 35 / 2**20) + 500
     assert estimate_graph_mem_mb(patch) == int(1024**2 * 8 * 35 / 2**20) + 500
     assert estimate_graph_mem_mb(subset) == int(1000 * 8 * 35 / 2**20) + 500
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "key"),
+    [
+        (
+            ("sphere", "equivariance", "resolutions", 0, "nside"),
+            48,
+            "sphere.equivariance.resolutions[0].nside",
+        ),
+        (("cosmo", "graphs", "knn8", "k"), -8, "cosmo.graphs.knn8.k"),
+        (("cosmo", "graphs", "knn8", "k"), 7, "cosmo.graphs.knn8.k"),
+        (("cosmo", "graphs", "knn8", "graph"), "knm", "cosmo.graphs.knn8.graph"),
+        (("cosmo", "preprocess", "nside"), 1000, "cosmo.preprocess.nside"),
+        (("notebooks", "sphere_to_graph", "knn_k"), 0, "notebooks.sphere_to_graph.knn_k"),
+    ],
+    ids=[
+        "nside-not-power-of-two",
+        "negative-k",
+        "k-without-width",
+        "unknown-graph",
+        "cosmo-nside",
+        "notebook-k",
+    ],
+)
+def test_bad_values_are_refused_with_their_key(path, value, key):
+    config = yaml.safe_load((ROOT / "config/demo.yaml").read_text())
+    node = config
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    with pytest.raises(ConfigError, match=re.escape(f"config key '{key}'")):
+        validate_config(config, SCHEMA)
