@@ -163,6 +163,9 @@ def _candidates(nside: int, pix: np.ndarray, r: int, k: int, nest: bool, spread:
         yield bb, np.ascontiguousarray(cand.T), (level == r).T, None
 
 
+TILE = 128  # tile side of the face-grid path (a power of 2; tests shrink it)
+
+
 def _deinterleave(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """NEST bits to face-grid ``(x, y)``: x from the even bits, y from the odd ones."""
     x = np.zeros_like(p)
@@ -190,11 +193,12 @@ class _Tiles:
     def __init__(self, nside: int, k: int, r0: int, vectors: np.ndarray, spread: np.ndarray):
         self.nside, self.k, self.r0, self.R = nside, k, r0, r0 + 2
         self.vectors, self.spread = vectors, spread
-        self.T = min(nside, 128 if (2 * r0 + 1) ** 2 <= 25 else 64)
+        self.T = min(nside, TILE if (2 * r0 + 1) ** 2 <= 25 else TILE // 2)
         self.W = self.T + 2 * self.R
         self.xl, self.yl = _deinterleave(np.arange(self.T**2, dtype=np.int64))
         self.base = ((self.xl + self.R) * self.W + self.yl + self.R).astype(np.intp)
-        self.geo, self.buf = {}, {}
+        self.geo, self.buf, self.dxy = {}, {}, {}
+        self.perm = (self.xl * self.T + self.yl).astype(np.intp)  # pixel order -> grid cell
         dx_all = dy_all = np.zeros(0, dtype=np.int64)
         for r in range(1, self.R + 1):
             dy, dx = (a.ravel() for a in np.mgrid[-r : r + 1, -r : r + 1])
@@ -203,6 +207,7 @@ class _Tiles:
             dx_all, dy_all = np.concatenate([dx_all, dx[ring]]), np.concatenate([dy_all, dy[ring]])
             off = dx_all * self.W + dy_all
             guess = np.argsort(dx_all[:n_in] ** 2 + dy_all[:n_in] ** 2, kind="stable")[:k]
+            self.dxy[r] = (dx_all, dy_all)
             self.geo[r] = (off[:, None], n_in, guess,
                            (off[:, None] + self.base) if r == r0 else None)
 
@@ -223,6 +228,38 @@ class _Tiles:
             if i:
                 np.add(d2, t, out=d2)
         return d2
+
+    def _grid_sq_dist(self, coords, r: int) -> np.ndarray:
+        """``_sq_dist`` for every row of a tile far from the face borders, from shifted slices
+        of the ``(W, W)`` grids: ``E_o[u] = |v[u + o] - v[u]|^2`` once per pair of opposite
+        offsets ``+-o`` (``d2(c, c - o) = E_o[c - o]``: the same float operations, bit for bit),
+        then permuted from grid order to pixel order."""
+        T, W, R = self.T, self.W, self.R
+        g = [a.reshape(W, W) for a in coords]
+        dx_all, dy_all = self.dxy[r]
+        key = ("grid", r)
+        if key not in self.buf:
+            self.buf[key] = (np.empty((dx_all.size, T, T)), np.empty((dx_all.size, T * T)))
+        dg, out = self.buf[key]
+        done = {}
+        for i, (dx, dy) in enumerate(zip(dx_all.tolist(), dy_all.tolist(), strict=True)):
+            sign = 1 if (dx, dy) > (0, 0) else -1
+            o = (sign * dx, sign * dy)
+            if o not in done:
+                ox, oy = o
+                x0, x1 = max(0, -ox), W - max(0, ox)
+                y0, y1 = max(0, -oy), W - max(0, oy)
+                e = None
+                for a in g:
+                    t = a[x0 + ox : x1 + ox, y0 + oy : y1 + oy] - a[x0:x1, y0:y1]
+                    t *= t
+                    e = t if e is None else e.__iadd__(t)
+                done[o] = (e, x0, y0)
+            e, x0, y0 = done[o]
+            cx, cy = (R - x0, R - y0) if sign > 0 else (R + dx - x0, R + dy - y0)
+            dg[i] = e[cx : cx + T, cy : cy + T]
+        np.take(dg.reshape(dx_all.size, T * T), self.perm, axis=1, out=out, mode="clip")
+        return out
 
     def rows(self, s0: int):
         """Results for the tile starting at pixel ``s0``: ``(pieces, leftover rows)``."""
@@ -254,7 +291,9 @@ class _Tiles:
             if prev is None:
                 full = pending.size == T * T
                 idx = idx_full if full else off + b
-                d2 = self._sq_dist(coords, idx, b, full)
+                d2 = self._grid_sq_dist(coords, r)  # rows near the face borders: garbage
+                if not full:
+                    d2 = d2[:, pending]
             else:  # retry: only ring r is new
                 d2 = np.concatenate([prev, self._sq_dist(coords, off[prev.shape[0]:] + b, b,
                                                           False)])

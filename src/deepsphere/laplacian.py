@@ -68,15 +68,18 @@ def _insert_diagonal(m: sp.csr_matrix, diag: np.ndarray, offdiag, dtype) -> sp.c
     out_indices = np.empty(m.nnz + n, dtype=idt)
     out_data = np.empty(m.nnz + n, dtype=dtype)
     for r0, r1, p0, p1, rows in row_chunks(indptr, n):
+        # the chunk's rows fill the output block [p0 + r0, p1 + r1): a mask of the diagonal
+        # slots, then two sequential masked copies (no scatter)
         cols = indices[p0:p1]
-        above = cols > rows
-        pos = np.arange(p0, p1, dtype=idt) + rows.astype(idt) + above
-        out_indices[pos] = cols
-        out_data[pos] = offdiag(rows, cols, m.data[p0:p1])
-        n_below = np.diff(indptr[r0 : r1 + 1]) - np.bincount(rows[above] - r0, minlength=r1 - r0)
-        dpos = new_indptr[r0:r1] + n_below
-        out_indices[dpos] = np.arange(r0, r1, dtype=idt)
-        out_data[dpos] = diag[r0:r1]
+        n_below = np.bincount(rows[cols < rows] - r0, minlength=r1 - r0)
+        diag_slot = np.zeros(p1 - p0 + r1 - r0, dtype=bool)
+        diag_slot[new_indptr[r0:r1] - (p0 + r0) + n_below] = True
+        entry_slot = ~diag_slot
+        block = slice(p0 + r0, p1 + r1)
+        out_indices[block][entry_slot] = cols
+        out_indices[block][diag_slot] = np.arange(r0, r1, dtype=idt)
+        out_data[block][entry_slot] = offdiag(rows, cols, m.data[p0:p1])
+        out_data[block][diag_slot] = diag[r0:r1]
     out = sp.csr_matrix((out_data, out_indices, new_indptr), shape=(n, n), copy=False)
     out.has_sorted_indices = True
     return out
