@@ -110,6 +110,22 @@ def test_healpix_knn_face_interior_and_borders_against_brute_force(k, nest):
     np.testing.assert_allclose(w[a], np.exp(-d[a] ** 2 / 4e-3), rtol=1e-6)
 
 
+@pytest.mark.parametrize("tile,k", [(4, 8), (4, 20), (8, 8), (16, 40)])
+def test_healpix_knn_face_grid_tiles_against_brute_force(monkeypatch, tile, k):
+    """nside 16 with small tiles: the face-grid path (NEST, full sphere) on tiles far from the
+    face borders (shifted slices), tiles touching them, retries at r + 1 and r + 2, and the
+    leftover rows (face borders, the 8 special vertices) on the general path."""
+    from deepsphere import graphs_tiles
+
+    monkeypatch.setattr(graphs_tiles, "TILE", tile)
+    g = graphs.healpix_knn_graph(16, k, nest=True, t=1e-3)
+    v = np.stack(hp.pix2vec(16, np.arange(3072), nest=True), axis=1)
+    a, d = brute_knn_union(v, k)
+    w = g.weights.toarray()
+    np.testing.assert_array_equal(w > 0, a)
+    np.testing.assert_allclose(w[a], np.exp(-d[a] ** 2 / 4e-3), rtol=1e-6)
+
+
 @pytest.mark.parametrize("nest,indexes,k", [
     (True, {"order": 1, "patch": 5}, 20),  # a NEST patch: rows at its border fall back
     (False, np.random.default_rng(3).choice(3072, size=900, replace=False), 40),
