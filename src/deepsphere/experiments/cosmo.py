@@ -40,7 +40,7 @@ from deepsphere.experiments.cosmo_plan import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CosmoData", "load_cosmo_data", "hardware_label", "time_per_sample", "run_network",
+__all__ = ["CosmoData", "load_cosmo_data", "load_run", "hardware_label", "time_per_sample", "run_network",
            "psd_settings", "run_svm"]
 
 # --------------------------------------------------------------------------- data
@@ -81,6 +81,15 @@ def load_cosmo_data(train_cache, test_cache, normalisation, *, noise: float,
         add_fixed_noise(normalise(test.x, stats), noise, derive_seed(cell, 1)), test.y,
         test.patch_index, nside, order,
     )
+
+
+def load_run(spec: dict, train_cache, test_cache, normalisation):
+    """The run and its data, from the ``spec`` a workflow step passes (keys ``run``, ``cosmo``,
+    ``seed``): what every cosmo training or SVM step starts with."""
+    run = CosmoRun(**{k: spec["run"][k] for k in ("method", "order", "noise", "graph")})
+    data = load_cosmo_data(train_cache, test_cache, normalisation, noise=run.noise,
+                           val_fraction=spec["cosmo"]["val_fraction"], seed=spec["seed"])
+    return run, data
 
 
 # --------------------------------------------------------------------------- timing
