@@ -110,20 +110,26 @@ def test_healpix_knn_face_interior_and_borders_against_brute_force(k, nest):
     np.testing.assert_allclose(w[a], np.exp(-d[a] ** 2 / 4e-3), rtol=1e-6)
 
 
-@pytest.mark.parametrize("tile,k", [(4, 8), (4, 20), (8, 8), (16, 40)])
-def test_healpix_knn_face_grid_tiles_against_brute_force(monkeypatch, tile, k):
-    """nside 16 with small tiles: the face-grid path (NEST, full sphere) on tiles far from the
-    face borders (shifted slices), tiles touching them, retries at r + 1 and r + 2, and the
-    leftover rows (face borders, the 8 special vertices) on the general path."""
-    from deepsphere import graphs_tiles
+@pytest.mark.parametrize("tile,k,extra_ties", [(4, 8, 16), (4, 20, 16), (8, 8, 0), (16, 40, 0),
+                                               (16, 20, 0)])
+def test_healpix_knn_face_grid_against_brute_force(monkeypatch, tile, k, extra_ties):
+    """nside 16 with small tiles: the compiled face-grid path (NEST, full sphere) on tiles far
+    from the face borders and touching them, retries at r + 1 and r + 2, rows whose ties
+    overflow the buffer (``extra_ties`` 0), and the leftover rows (face borders, the 8 special
+    vertices) on the general path, all packed into one CSR."""
+    from deepsphere import graphs_facegrid
 
-    monkeypatch.setattr(graphs_tiles, "TILE", tile)
+    monkeypatch.setattr(graphs_facegrid, "TILE", tile)
+    monkeypatch.setattr(graphs_facegrid, "MAX_EXTRA_TIES", extra_ties)
     g = graphs.healpix_knn_graph(16, k, nest=True, t=1e-3)
     v = np.stack(hp.pix2vec(16, np.arange(3072), nest=True), axis=1)
     a, d = brute_knn_union(v, k)
     w = g.weights.toarray()
     np.testing.assert_array_equal(w > 0, a)
     np.testing.assert_allclose(w[a], np.exp(-d[a] ** 2 / 4e-3), rtol=1e-6)
+    rows = np.repeat(np.arange(3072), np.diff(g.weights.indptr))
+    assert g.weights.has_sorted_indices
+    assert np.all(np.diff(g.weights.indices)[rows[1:] == rows[:-1]] > 0)
 
 
 @pytest.mark.parametrize("nest,indexes,k", [

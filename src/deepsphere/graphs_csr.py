@@ -75,65 +75,33 @@ def csr_from_sorted_rows(rows, cols, vals, n: int) -> sp.csr_matrix:
     return sp.csr_matrix((vals, cols.astype(idt, copy=False), indptr), shape=(n, n), copy=False)
 
 
-def transpose_sorted(a: sp.csr_matrix) -> sp.csr_matrix:
-    """``a.T`` as CSR with sorted indices (scipy's O(nnz) csr->csc counting sort)."""
-    c = a.tocsc()
-    t = sp.csr_matrix((c.data, c.indices, c.indptr), shape=a.shape[::-1], copy=False)
-    t.has_sorted_indices = True
-    return t
-
-
 def union_with_transpose(a: sp.csr_matrix) -> sp.csr_matrix:
     """The union ``A | A^T`` of a directed relation whose values are symmetric (``v_ij = v_ji``
-    where both exist), e.g. distances: A plus the entries of ``A^T`` missing from it, found by
-    comparing the rows of A and A^T (few differ for a near-symmetric kNN) and inserted in one
-    pass. Input of any index order; output sorted. The input is consumed: its arrays are
-    released to bound the peak memory."""
-    at = transpose_sorted(a)
-    a.data = a.indices = a.indptr = None
-    a = transpose_sorted(at)  # sorted A
+    where both exist), e.g. distances: A plus the entries of ``A^T`` missing from it. Each
+    entry ``(i, j)`` looks for ``i`` in row ``j`` (binary search in the sorted row); the few
+    missing ones are sorted and merged into A's rows in one pass. Input of any index order (its
+    rows are sorted in place: the input is consumed); output sorted, same dtypes."""
+    from . import csr_kernels
+
     n = a.shape[0]
-    ca, ct = np.diff(a.indptr), np.diff(at.indptr)
-    same = ca == ct
-    for r0 in range(0, n, CHUNK_ROWS):
-        r1 = min(r0 + CHUNK_ROWS, n)
-        sa = same[r0:r1]
-        ia = a.indices[a.indptr[r0] : a.indptr[r1]][np.repeat(sa, ca[r0:r1])]
-        it = at.indices[at.indptr[r0] : at.indptr[r1]][np.repeat(sa, ct[r0:r1])]
-        bad = np.flatnonzero(ia != it)  # equal-count rows are aligned after masking
-        if bad.size:
-            cum = np.cumsum(np.where(sa, ca[r0:r1], 0))
-            same[r0 + np.searchsorted(cum, bad, side="right")] = False
-    if same.all():
+    if not a.has_sorted_indices:
+        csr_kernels.sort_rows(a.indptr, a.indices, a.data)
+        a.has_sorted_indices = True
+    entry = np.flatnonzero(csr_kernels.transpose_missing(a.indptr, a.indices))
+    if not entry.size:
         return a
-    diff = np.flatnonzero(~same)
-    parts = []
-    for flag, m in enumerate((a, at)):
-        cnt = np.diff(m.indptr)[diff]
-        pos = np.repeat(m.indptr[diff].astype(np.int64) - np.cumsum(cnt) + cnt, cnt)
-        pos += np.arange(cnt.sum())
-        r = np.repeat(diff.astype(np.int64), cnt)
-        parts.append((r * (2 * n) + 2 * m.indices[pos].astype(np.int64) + flag, m.data[pos]))
-    del at  # only A and the few differing rows are needed from here on
-    key = np.concatenate([parts[0][0], parts[1][0]])
-    val = np.concatenate([parts[0][1], parts[1][1]])
-    order = np.argsort(key, kind="stable")
-    key, val = key[order], val[order]
-    pair = key >> 1  # row * n + col; A's copy (flag 0) sorts first
-    first = np.concatenate([[True], pair[1:] != pair[:-1]])
-    only_t = first & (key & 1 == 1)  # entries of A^T missing from A
-    row, col = np.divmod(pair[only_t], n)
-    rank = np.cumsum(first)[only_t] - 1  # position in the merged (sorted) list
-    row_start = np.searchsorted(pair[first], row * n)  # first merged entry of the row
-    d_before = np.arange(row.size) - np.searchsorted(row, row)  # insertions earlier in the row
-    at_pos = a.indptr[row] + (rank - row_start) - d_before
-    idt = index_dtype(max(a.nnz + row.size, n))
-    indptr = a.indptr.astype(idt)
-    indptr[1:] += np.cumsum(np.bincount(row, minlength=n)).astype(idt)
-    indices = np.insert(a.indices.astype(idt, copy=False), at_pos, col.astype(idt))
-    a.indices = None  # one array at a time: bounds the peak memory
-    data = np.insert(a.data, at_pos, val[only_t])
-    a.data = None
+    x_col = np.searchsorted(a.indptr, entry, side="right") - 1  # the row of A is the column
+    x_row = a.indices[entry].astype(np.int64)
+    order = np.lexsort((x_col, x_row))
+    x_row, x_col, x_val = x_row[order], x_col[order], a.data[entry][order]
+    idt = index_dtype(max(a.nnz + entry.size, n))
+    x_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(x_row, minlength=n), out=x_ptr[1:])
+    indptr = a.indptr.astype(idt) + x_ptr.astype(idt)
+    indices = np.empty(a.nnz + entry.size, dtype=idt)
+    data = np.empty(indices.size, dtype=a.data.dtype)
+    csr_kernels.merge_rows(a.indptr, a.indices, a.data, x_ptr, x_col.astype(idt), x_val,
+                           indptr, indices, data)
     w = sp.csr_matrix((data, indices, indptr), shape=(n, n), copy=False)
     w.has_sorted_indices = True
     return w

@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
-from . import graphs_tiles
+from . import csr_kernels, graphs_facegrid
 from .graphs_csr import (
     CHUNK_ROWS,
     index_dtype,
@@ -187,28 +187,26 @@ def knn_directed(nside: int, k: int, *, nest: bool, indexes: np.ndarray | None,
     r0 = ring_for_k(k)
     spread = _spread_bits(nside)
     chunk = max(1024, (1 << 16) * 24 // ((2 * r0 + 1) ** 2))  # (m, c) temporaries ~12 MB
-    tiles = None
+    idt = index_dtype(n * (k + 1) + 1024)  # indices and indptr: one dtype, no scipy upcast
+    facegrid = None
     if nest and indexes is None:
-        tiles = graphs_tiles.Tiles(nside, k, r0, np.asarray(vectors, dtype=np.float64), spread)
-        tile = tiles.T**2  # chunks of whole tiles; their leftovers go on together
-        chunk = tile * max(1, min((1 << 16) // tile, nside * nside // tile))
+        facegrid = graphs_facegrid.FaceGridKnn(nside, k, r0, vectors, idt, scale)
+        chunk = graphs_facegrid.CHUNK
     tree = None
     counts = np.zeros(n, dtype=np.int64)
     # outputs written in place (grown if ties overflow): no list + concatenate double copy
-    idt = index_dtype(n * (k + 1) + 1024)  # indices and indptr: one dtype, no scipy upcast
     cols_all = np.empty(n * k + n // 16 + 1024, dtype=idt)
     vals_all = np.empty(cols_all.size, dtype=np.float64 if scale is None else np.float32)
+    no_grid = (np.empty((0, 1), dtype=idt), np.empty((0, 1), dtype=vals_all.dtype))
     pos = 0
     for s0 in range(0, n, chunk):
-        if tiles is None:
-            todo, pieces = np.arange(s0, min(s0 + chunk, n)), []
+        m = min(chunk, n - s0)
+        if facegrid is None:
+            grid_counts, (grid_cols, grid_vals) = np.full(m, -1, dtype=np.int64), no_grid
         else:
-            pieces, left = [], []
-            for t0 in range(s0, s0 + chunk, tile):
-                p, lo = tiles.rows(t0)
-                pieces += p
-                left.append(lo)
-            todo = np.concatenate(left)
+            grid_counts, grid_cols, grid_vals = facegrid.rows(s0, m)
+        todo = np.flatnonzero(grid_counts < 0) + s0
+        pieces = [(np.zeros(0, np.int64), np.zeros(0, idt), np.zeros(0))]
         for r in range(r0, r0 + 3):  # rows failing the guard retry with a wider neighbourhood
             if not todo.size:
                 break
@@ -240,19 +238,25 @@ def knn_directed(nside: int, k: int, *, nest: bool, indexes: np.ndarray | None,
             tree = cKDTree(vectors) if tree is None else tree
             pieces.append(tree_knn(tree, xyz, todo, k))
         r_, c_, v_ = (np.concatenate(p) for p in zip(*pieces, strict=True))
-        if len(pieces) > 1:
-            order = np.argsort(r_, kind="stable")  # a few sorted runs: linear time
-            r_, c_, v_ = r_[order], c_[order], v_[order]
-        if scale is not None:
-            v_ = np.exp(-v_ / scale).astype(np.float32)
-        counts[s0 : s0 + chunk] = np.bincount(r_ - s0, minlength=min(chunk, n - s0))
-        if pos + c_.size > cols_all.size:
-            grow = max(pos + c_.size, int(cols_all.size * 1.25))
+        order = np.lexsort((c_, r_))  # the general path's rows, columns ascending
+        r_, c_, v_ = r_[order] - s0, c_[order].astype(idt), v_[order]
+        lptr = np.zeros(m + 1, dtype=np.int64)
+        np.cumsum(np.bincount(r_, minlength=m), out=lptr[1:])
+        row_counts = np.where(grid_counts >= 0, grid_counts, np.diff(lptr))
+        out_ptr = np.empty(m + 1, dtype=np.int64)
+        out_ptr[0] = pos
+        np.cumsum(row_counts, out=out_ptr[1:])
+        out_ptr[1:] += pos
+        if out_ptr[-1] > cols_all.size:
+            grow = max(int(out_ptr[-1]), int(cols_all.size * 1.25))
             cols_all, vals_all = np.resize(cols_all, grow), np.resize(vals_all, grow)
-        cols_all[pos : pos + c_.size] = c_
-        vals_all[pos : pos + c_.size] = v_
-        pos += c_.size
+        csr_kernels.pack_rows(grid_counts, grid_cols, grid_vals, lptr, c_, v_, out_ptr,
+                              cols_all, vals_all, 0.0 if scale is None else float(scale))
+        counts[s0 : s0 + m] = row_counts
+        pos = int(out_ptr[-1])
     cols, vals = cols_all[:pos], vals_all[:pos]
     indptr = np.zeros(n + 1, dtype=idt)
     np.cumsum(counts, out=indptr[1:])
-    return sp.csr_matrix((vals, cols, indptr), shape=(n, n), copy=False)
+    w = sp.csr_matrix((vals, cols, indptr), shape=(n, n), copy=False)
+    w.has_sorted_indices = True
+    return w

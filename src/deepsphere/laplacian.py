@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .graphs_csr import index_dtype, row_chunks
+from .graphs_csr import index_dtype
 
 __all__ = [
     "chebyshev_laplacian",
@@ -48,79 +48,54 @@ def _check_kind(kind) -> str:
 
 
 def _row_sums(m: sp.csr_matrix, absolute: bool = False) -> np.ndarray:
-    """Row sums in float64, shape ``(n,)``, chunked."""
-    out = np.zeros(m.shape[0])
-    for r0, r1, p0, p1, rows in row_chunks(m.indptr, m.shape[0]):
-        vals = m.data[p0:p1].astype(np.float64)
-        if absolute:
-            np.abs(vals, out=vals)
-        out[r0:r1] = np.bincount(rows - r0, weights=vals, minlength=r1 - r0)
-    return out
+    """Row sums in float64, shape ``(n,)``."""
+    from . import csr_kernels
+
+    return csr_kernels.row_sums(m.indptr, m.data, absolute)
 
 
-def _insert_diagonal(m: sp.csr_matrix, diag: np.ndarray, offdiag, dtype) -> sp.csr_matrix:
-    """Fast path of :func:`_rebuild_with_diagonal` for ``m`` without stored diagonal entries
-    (sorted indices): every entry moves by its row number, plus one past the diagonal."""
+def _check_weights(weights) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """Validate a weight matrix in one pass: ``(W as csr, degree (float64), off-diagonal
+    entries per row)``."""
+    from . import csr_kernels
+
+    w = _check_square_sparse(weights, "weights")
+    degree, offdiag, negative, diagonal = csr_kernels.weight_stats(w.indptr, w.indices, w.data)
+    if negative:
+        raise ValueError("weights must be non-negative (a graph's edge weights).")
+    if diagonal:
+        raise ValueError("weights must have a zero diagonal (no self-loops): remove them with "
+                         "W.setdiag(0); W.eliminate_zeros().")
+    return w, degree, offdiag
+
+
+def _rebuild_with_diagonal(m: sp.csr_matrix, diag: np.ndarray, dtype, *, factor,
+                           scale: np.ndarray | None = None,
+                           offdiag: np.ndarray | None = None) -> sp.csr_matrix:
+    """A new CSR (sorted indices, ``dtype``) with an explicit diagonal ``diag`` (float64, one
+    per row; stored diagonal entries of ``m`` are dropped) and the off-diagonal entries of ``m``
+    (sorted indices required; ``offdiag``: their number per row, if known) with values
+    ``((v * scale[i]) * scale[j]) * factor``, or
+    ``v * factor`` without ``scale``: evaluated in the precision of ``scale`` or, without it,
+    of ``m``'s values, or of ``factor`` if it is a wider NumPy scalar (numpy's promotion rules:
+    a Python float does not widen float32, a ``np.float64`` does)."""
+    from . import csr_kernels
+
     n = m.shape[0]
-    indptr, indices = m.indptr, m.indices
-    idt = index_dtype(m.nnz + n)
-    new_indptr = indptr.astype(idt) + np.arange(n + 1, dtype=idt)
-    out_indices = np.empty(m.nnz + n, dtype=idt)
-    out_data = np.empty(m.nnz + n, dtype=dtype)
-    for r0, r1, p0, p1, rows in row_chunks(indptr, n):
-        # the chunk's rows fill the output block [p0 + r0, p1 + r1): a mask of the diagonal
-        # slots, then two sequential masked copies (no scatter)
-        cols = indices[p0:p1]
-        n_below = np.bincount(rows[cols < rows] - r0, minlength=r1 - r0)
-        diag_slot = np.zeros(p1 - p0 + r1 - r0, dtype=bool)
-        diag_slot[new_indptr[r0:r1] - (p0 + r0) + n_below] = True
-        entry_slot = ~diag_slot
-        block = slice(p0 + r0, p1 + r1)
-        out_indices[block][entry_slot] = cols
-        out_indices[block][diag_slot] = np.arange(r0, r1, dtype=idt)
-        out_data[block][entry_slot] = offdiag(rows, cols, m.data[p0:p1])
-        out_data[block][diag_slot] = diag[r0:r1]
-    out = sp.csr_matrix((out_data, out_indices, new_indptr), shape=(n, n), copy=False)
-    out.has_sorted_indices = True
-    return out
-
-
-def _has_stored_diagonal(m: sp.csr_matrix) -> bool:
-    return any(bool(np.any(m.indices[p0:p1] == rows))
-               for _, _, p0, p1, rows in row_chunks(m.indptr, m.shape[0]))
-
-
-def _rebuild_with_diagonal(m: sp.csr_matrix, diag: np.ndarray, offdiag, dtype) -> sp.csr_matrix:
-    """A new CSR with the off-diagonal entries ``offdiag(rows, cols, values)`` of ``m`` (sorted
-    indices required) and an explicit diagonal ``diag``, without int64 COO intermediates."""
-    if not _has_stored_diagonal(m):
-        return _insert_diagonal(m, diag, offdiag, dtype)
-    n = m.shape[0]
-    indptr, indices = m.indptr, m.indices
-    kept = np.empty(n, dtype=np.int64)
-    for r0, r1, p0, p1, rows in row_chunks(indptr, n):
-        own = indices[p0:p1] == rows
-        kept[r0:r1] = np.diff(indptr[r0 : r1 + 1]) - np.bincount(rows[own] - r0, minlength=r1 - r0)
-    idt = index_dtype(int(kept.sum()) + n)
-    new_indptr = np.zeros(n + 1, dtype=idt)
-    np.cumsum(kept + 1, out=new_indptr[1:])
-    del kept
-    out_indices = np.empty(int(new_indptr[-1]), dtype=idt)
-    out_data = np.empty(int(new_indptr[-1]), dtype=dtype)
-    for r0, r1, p0, p1, rows in row_chunks(indptr, n):
-        cols = indices[p0:p1]
-        keep = cols != rows
-        below = cols < rows
-        before = np.concatenate([[0], np.cumsum(keep)])  # kept entries before each entry
-        rank = before[:-1] - before[indptr[r0:r1] - p0][rows - r0]
-        pos = new_indptr[rows] + rank + (~below)
-        out_indices[pos[keep]] = cols[keep]
-        out_data[pos[keep]] = offdiag(rows[keep], cols[keep], m.data[p0:p1][keep])
-        n_below = np.bincount(rows[keep & below] - r0, minlength=r1 - r0)
-        dpos = new_indptr[r0:r1] + n_below
-        out_indices[dpos] = np.arange(r0, r1)
-        out_data[dpos] = diag[r0:r1]
-    out = sp.csr_matrix((out_data, out_indices, new_indptr), shape=(n, n), copy=False)
+    if offdiag is None:
+        offdiag = csr_kernels.weight_stats(m.indptr, m.indices, m.data)[1]
+    idt = index_dtype(int(offdiag.sum()) + n)
+    indptr = np.zeros(n + 1, dtype=idt)
+    np.cumsum(offdiag, out=indptr[1:])
+    indptr[1:] += np.arange(1, n + 1, dtype=idt)
+    indices = np.empty(int(indptr[-1]), dtype=idt)
+    data = np.empty(indices.size, dtype=dtype)
+    work = m.data.dtype if scale is None else scale.dtype
+    scale = np.zeros(0, dtype=work) if scale is None else scale
+    csr_kernels.with_diagonal(m.indptr, m.indices, m.data, np.asarray(diag, dtype=np.float64),
+                              scale, factor if isinstance(factor, np.floating) else work.type(factor),
+                              indptr, indices, data)
+    out = sp.csr_matrix((data, indices, indptr), shape=(n, n), copy=False)
     out.has_sorted_indices = True
     return out
 
@@ -136,21 +111,14 @@ def laplacian(weights, kind="combinatorial") -> sp.csr_matrix:
         csr ``(n, n)`` in the dtype of ``weights`` (float32 or float64; others give float64).
     """
     kind = _check_kind(kind)
-    w = _check_square_sparse(weights, "weights")
-    if w.nnz and w.data.min() < 0:
-        raise ValueError("weights must be non-negative (a graph's edge weights).")
-    if np.any(w.diagonal() != 0):
-        raise ValueError("weights must have a zero diagonal (no self-loops): remove them with "
-                         "W.setdiag(0); W.eliminate_zeros().")
+    w, degree, offdiag = _check_weights(weights)
     dtype = w.dtype if w.dtype in (np.float32, np.float64) else np.float64
-    degree = _row_sums(w)
     if kind == "combinatorial":
-        return _rebuild_with_diagonal(w, degree, lambda r, c, v: -v, dtype)
+        return _rebuild_with_diagonal(w, degree, dtype, factor=-1.0, offdiag=offdiag)
     dinv = np.zeros_like(degree)
     np.power(degree, -0.5, where=degree > 0, out=dinv)
-    return _rebuild_with_diagonal(
-        w, (degree > 0).astype(float), lambda r, c, v: -v * dinv[r] * dinv[c], dtype
-    )
+    return _rebuild_with_diagonal(w, (degree > 0).astype(float), dtype, factor=-1.0, scale=dinv,
+                                  offdiag=offdiag)
 
 
 def largest_eigenvalue(L, method="eigsh", safety=1.02, *, kind=None) -> float:
@@ -197,7 +165,7 @@ def rescale_laplacian(L, lmax, interval=(-1.0, 1.0)) -> sp.csr_matrix:
         raise ValueError(f"interval={interval!r}: pass (a, b) with a < b, e.g. (-1, 1).")
     scale = (b - a) / float(lmax)
     diag = scale * L.diagonal().astype(np.float64) + a
-    return _rebuild_with_diagonal(L, diag, lambda r, c, v: v * scale, np.float32)
+    return _rebuild_with_diagonal(L, diag, np.float32, factor=scale)
 
 
 def chebyshev_laplacian(weights, kind="normalized", interval=(-1.0, 1.0), lmax_method="eigsh",
@@ -214,23 +182,17 @@ def chebyshev_laplacian(weights, kind="normalized", interval=(-1.0, 1.0), lmax_m
     a, b = (float(x) for x in interval)
     if not a < b:
         raise ValueError(f"interval={interval!r}: pass (a, b) with a < b, e.g. (-1, 1).")
-    w = _check_square_sparse(weights, "weights")
-    if w.nnz and w.data.min() < 0:
-        raise ValueError("weights must be non-negative (a graph's edge weights).")
-    if np.any(w.diagonal() != 0):
-        raise ValueError("weights must have a zero diagonal (no self-loops).")
-    degree = _row_sums(w)
+    w, degree, offdiag = _check_weights(weights)
     if kind == "combinatorial":
         scale = (b - a) / max(2.0 * degree.max(), np.finfo(float).tiny)
-        return _rebuild_with_diagonal(w, scale * degree + a, lambda r, c, v: -scale * v,
-                                      np.float32)
+        return _rebuild_with_diagonal(w, scale * degree + a, np.float32, factor=-scale,
+                                      offdiag=offdiag)
     scale = (b - a) / 2.0
     dinv = np.zeros_like(degree)
     np.power(degree, -0.5, where=degree > 0, out=dinv)
     dinv = dinv.astype(np.float32)  # float32 output: float32 products halve the memory traffic
-    neg = np.float32(-scale)
-    return _rebuild_with_diagonal(w, scale * (degree > 0) + a,
-                                  lambda r, c, v: v * dinv[r] * dinv[c] * neg, np.float32)
+    return _rebuild_with_diagonal(w, scale * (degree > 0) + a, np.float32, factor=-scale,
+                                  scale=dinv, offdiag=offdiag)
 
 
 def to_pygsp(graph):

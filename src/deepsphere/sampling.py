@@ -211,7 +211,8 @@ def healpix_sampling(nside, *, nest, indexes=None) -> SphereSampling:
     vectors = np.empty((pix.size, 3))
     step = 1 << 22  # chunk to bound the float64 temporaries of pix2vec
     for s in range(0, pix.size, step):
-        vectors[s : s + step] = np.stack(hp.pix2vec(nside, pix[s : s + step], nest=nest), axis=1)
+        for axis, coord in enumerate(hp.pix2vec(nside, pix[s : s + step], nest=nest)):
+            vectors[s : s + step, axis] = coord
     return SphereSampling("healpix", vectors, {"nside": nside, "nest": nest, "indexes": spec})
 
 
