@@ -144,7 +144,8 @@ def test_healpix_knn_partial_sphere_against_brute_force(nest, indexes, k):
     np.testing.assert_allclose(w[a], np.exp(-d[a] ** 2 / 4e-3), rtol=1e-6)
 
 
-def test_union_with_transpose_against_dense():
+@pytest.mark.parametrize("in_place", [False, True])
+def test_union_with_transpose_against_dense(in_place):
     rng = np.random.default_rng(0)
     n = 300
     a = (rng.random((n, n)) < 0.03) & ~np.eye(n, dtype=bool)
@@ -154,11 +155,19 @@ def test_union_with_transpose_against_dense():
     perm = rng.permutation(r.size)  # unsorted columns within rows
     order = np.argsort(r[perm], kind="stable")
     r, c = r[perm][order], c[perm][order]
-    directed = sp.csr_matrix((r + c + 1.0, c, np.r_[0, np.cumsum(np.bincount(r, minlength=n))]),
-                             shape=(n, n))
+    indptr = np.r_[0, np.cumsum(np.bincount(r, minlength=n))].astype(np.int32)
+    directed = sp.csr_matrix((r + c + 1.0, c.astype(np.int32), indptr), shape=(n, n))
+    spare = None
+    if in_place:  # A's storage with room after it, as knn_directed hands it over
+        spare = (np.full(r.size + n * n // 10, -7, dtype=np.int32), np.full(r.size + n * n // 10, -7.0))
+        spare[0][: r.size], spare[1][: r.size] = directed.indices, directed.data
+        directed.indices, directed.data = spare[0][: r.size], spare[1][: r.size]
     from deepsphere.graphs_csr import union_with_transpose
 
-    w = union_with_transpose(directed)
+    w = union_with_transpose(directed, spare=spare)
+    if in_place:  # the union was merged into the spare storage
+        np.testing.assert_array_equal(spare[0][: w.nnz], w.indices)
+        np.testing.assert_array_equal(spare[1][: w.nnz], w.data)
     u = a | a.T
     ii, jj = np.nonzero(u)
     expected = np.zeros((n, n))

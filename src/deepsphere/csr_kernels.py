@@ -52,7 +52,7 @@ def transpose_missing(indptr, indices):
     """For each entry ``(i, j)`` of A (sorted rows), whether ``(j, i)`` is absent from A:
     bool ``(nnz,)``."""
     n = indptr.size - 1
-    missing = np.zeros(indices.size, dtype=np.bool_)
+    missing = np.empty(indices.size, dtype=np.bool_)
     for b in numba.prange((n + BLOCK - 1) // BLOCK):
         for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
             for e in range(indptr[i], indptr[i + 1]):
@@ -88,6 +88,37 @@ def merge_rows(indptr, indices, data, xptr, xcols, xvals, out_indptr, out_indice
                     out_data[o] = xvals[x]
                     x += 1
                 o += 1
+
+
+@numba.njit(cache=True)
+def merge_rows_in_place(indptr, xptr, xcols, xvals, indices, data):
+    """:func:`merge_rows` into A's own arrays, which must have room for the ``xptr[-1]``
+    extra entries after A's ``indptr[-1]``: rows are rewritten from the last one down, each
+    from its end, so no entry is overwritten before it is read (row ``i`` moves by
+    ``xptr[i] >= 0``). Rows before the first one with extras do not move. Sequential."""
+    n = indptr.size - 1
+    for i in range(n - 1, -1, -1):
+        if xptr[i + 1] == 0:
+            break
+        w = indptr[i + 1] + xptr[i + 1] - 1
+        a, a0 = indptr[i + 1] - 1, indptr[i]
+        x, x0 = xptr[i + 1] - 1, xptr[i]
+        while x >= x0:
+            if a >= a0 and indices[a] > xcols[x]:
+                indices[w] = indices[a]
+                data[w] = data[a]
+                a -= 1
+            else:
+                indices[w] = xcols[x]
+                data[w] = xvals[x]
+                x -= 1
+            w -= 1
+        if w != a:
+            while a >= a0:
+                indices[w] = indices[a]
+                data[w] = data[a]
+                a -= 1
+                w -= 1
 
 
 @numba.njit(cache=True, parallel=True)

@@ -111,9 +111,10 @@ def _check_t(t) -> str | float:
 # ----------------------------------------------------------------------------- kernels
 
 
-def _symmetrise(directed: sp.csr_matrix, t) -> tuple[sp.csr_matrix, float]:
-    """Union-symmetrise a directed kNN relation holding ``d^2`` (float64), then the kernel."""
-    w = union_with_transpose(directed)
+def _symmetrise(directed: sp.csr_matrix, t, spare=None) -> tuple[sp.csr_matrix, float]:
+    """Union-symmetrise a directed kNN relation holding ``d^2`` (float64), then the kernel
+    (``spare``: see ``union_with_transpose``)."""
+    w = union_with_transpose(directed, spare=spare)
     if t == "mean-distance":
         t = kernel_widths.sigma_to_t(mean_sqrt(w.data))
     w.data = np.exp(-w.data / (4.0 * t)).astype(np.float32)
@@ -179,13 +180,13 @@ def healpix_knn_graph(nside, k, *, nest, indexes=None, t="paper") -> SphereGraph
     s = sampling.healpix_sampling(nside, nest=nest, indexes=indexes)
     k = _check_k(k, s.n_vertices)
     t_value = kernel_widths.paper_kernel_width_t(nside, k) if t == "paper" else t
-    directed = graphs_healpix.knn_directed(
+    directed, spare = graphs_healpix.knn_directed(
         nside, k, nest=s.params["nest"], indexes=_subset_array(s), vectors=s.vectors,
         scale=None if t_value == "mean-distance" else 4.0 * t_value)
     if t_value == "mean-distance":
-        w, _ = _symmetrise(directed, t_value)
+        w, _ = _symmetrise(directed, t_value, spare)
     else:
-        w = union_with_transpose(directed)
+        w = union_with_transpose(directed, spare=spare)
     definition = {"sampling": "healpix", "nside": nside, "nest": s.params["nest"],
                   "indexes": _indexes_spec(s), "graph": "knn", "k": k, "t": t}
     return SphereGraph(w, s, definition)

@@ -75,12 +75,16 @@ def csr_from_sorted_rows(rows, cols, vals, n: int) -> sp.csr_matrix:
     return sp.csr_matrix((vals, cols.astype(idt, copy=False), indptr), shape=(n, n), copy=False)
 
 
-def union_with_transpose(a: sp.csr_matrix) -> sp.csr_matrix:
+def union_with_transpose(a: sp.csr_matrix, *, spare=None) -> sp.csr_matrix:
     """The union ``A | A^T`` of a directed relation whose values are symmetric (``v_ij = v_ji``
     where both exist), e.g. distances: A plus the entries of ``A^T`` missing from it. Each
     entry ``(i, j)`` looks for ``i`` in row ``j`` (binary search in the sorted row); the few
     missing ones are sorted and merged into A's rows in one pass. Input of any index order (its
-    rows are sorted in place: the input is consumed); output sorted, same dtypes."""
+    rows are sorted in place: the input is consumed); output sorted, same dtypes.
+
+    ``spare``: optional ``(indices, data)`` arrays that hold ``a.indices`` and ``a.data`` as
+    their first ``a.nnz`` entries (A's storage, with room after it); when the missing entries
+    fit, the union is merged into them in place (no second copy of the matrix)."""
     from . import csr_kernels
 
     n = a.shape[0]
@@ -94,14 +98,20 @@ def union_with_transpose(a: sp.csr_matrix) -> sp.csr_matrix:
     x_row = a.indices[entry].astype(np.int64)
     order = np.lexsort((x_col, x_row))
     x_row, x_col, x_val = x_row[order], x_col[order], a.data[entry][order]
-    idt = index_dtype(max(a.nnz + entry.size, n))
+    nnz = a.nnz + entry.size
+    idt = index_dtype(max(nnz, n))
     x_ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(x_row, minlength=n), out=x_ptr[1:])
     indptr = a.indptr.astype(idt) + x_ptr.astype(idt)
-    indices = np.empty(a.nnz + entry.size, dtype=idt)
-    data = np.empty(indices.size, dtype=a.data.dtype)
-    csr_kernels.merge_rows(a.indptr, a.indices, a.data, x_ptr, x_col.astype(idt), x_val,
-                           indptr, indices, data)
+    if spare is not None and spare[0].size >= nnz and spare[0].dtype == idt:
+        indices, data = spare
+        csr_kernels.merge_rows_in_place(a.indptr, x_ptr, x_col.astype(idt), x_val, indices, data)
+        indices, data = indices[:nnz], data[:nnz]
+    else:
+        indices = np.empty(nnz, dtype=idt)
+        data = np.empty(nnz, dtype=a.data.dtype)
+        csr_kernels.merge_rows(a.indptr, a.indices, a.data, x_ptr, x_col.astype(idt), x_val,
+                               indptr, indices, data)
     w = sp.csr_matrix((data, indices, indptr), shape=(n, n), copy=False)
     w.has_sorted_indices = True
     return w

@@ -166,10 +166,11 @@ def _candidates(nside: int, pix: np.ndarray, r: int, k: int, nest: bool, spread:
 
 
 def knn_directed(nside: int, k: int, *, nest: bool, indexes: np.ndarray | None,
-                 vectors: np.ndarray, scale: float | None = None) -> sp.csr_matrix:
+                 vectors: np.ndarray, scale: float | None = None):
     """Directed exact kNN relation (ties within TIE_RTOL kept) on HEALPix pixel centres, local
     numbering: csr with ``d^2`` (float64) or, with ``scale``, ``exp(-d^2 / scale)`` (float32)
-    as values; rows grouped, columns unsorted."""
+    as values, sorted indices. Returns ``(csr, spare)``: ``spare`` the ``(indices, data)``
+    storage of the csr with room after it, for :func:`graphs_csr.union_with_transpose`."""
     import healpy as hp
 
     npix = 12 * nside**2
@@ -195,7 +196,8 @@ def knn_directed(nside: int, k: int, *, nest: bool, indexes: np.ndarray | None,
     tree = None
     counts = np.zeros(n, dtype=np.int64)
     # outputs written in place (grown if ties overflow): no list + concatenate double copy
-    cols_all = np.empty(n * k + n // 16 + 1024, dtype=idt)
+    # room for the union's extra entries too (pages never written cost no memory)
+    cols_all = np.empty(n * k + n + 1024, dtype=idt)
     vals_all = np.empty(cols_all.size, dtype=np.float64 if scale is None else np.float32)
     no_grid = (np.empty((0, 1), dtype=idt), np.empty((0, 1), dtype=vals_all.dtype))
     pos = 0
@@ -259,4 +261,4 @@ def knn_directed(nside: int, k: int, *, nest: bool, indexes: np.ndarray | None,
     np.cumsum(counts, out=indptr[1:])
     w = sp.csr_matrix((vals, cols, indptr), shape=(n, n), copy=False)
     w.has_sorted_indices = True
-    return w
+    return w, (cols_all, vals_all)

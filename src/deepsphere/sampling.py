@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 from scipy.spatial import ConvexHull
 
+from . import threads
+
 __all__ = [
     "SphereSampling",
     "check_nside",
@@ -207,12 +209,16 @@ def healpix_sampling(nside, *, nest, indexes=None) -> SphereSampling:
         spec = {"order": patch[0], "patch": patch[1]} if patch else idx.tolist()
     else:
         idx = None
-    pix = np.arange(npix) if idx is None else idx
-    vectors = np.empty((pix.size, 3))
-    step = 1 << 22  # chunk to bound the float64 temporaries of pix2vec
-    for s in range(0, pix.size, step):
-        for axis, coord in enumerate(hp.pix2vec(nside, pix[s : s + step], nest=nest)):
+    size = npix if idx is None else idx.size
+    vectors = np.empty((size, 3))
+    step = 1 << 21  # chunks bound the float64 temporaries of pix2vec and run on threads
+
+    def fill(s: int) -> None:
+        pix = np.arange(s, min(s + step, size)) if idx is None else idx[s : s + step]
+        for axis, coord in enumerate(hp.pix2vec(nside, pix, nest=nest)):
             vectors[s : s + step, axis] = coord
+
+    threads.map_chunks(fill, range(0, size, step))
     return SphereSampling("healpix", vectors, {"nside": nside, "nest": nest, "indexes": spec})
 
 
