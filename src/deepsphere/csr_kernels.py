@@ -6,6 +6,10 @@ Each kernel runs over blocks of rows in parallel (``numba.prange``); a row is wr
 task only and the arithmetic of a row does not depend on the blocking, so the results are the
 same for any number of threads. Indices are int32 or int64, values float32 or float64 (numba
 compiles one version per combination, cached on disk).
+
+Rows are handled through slices (``indices[indptr[i]:indptr[i + 1]]``) and computed indices
+are converted to uint64 before they index: numba checks every signed index for a negative
+value (wraparound), and in these loops that check was the main cost (2-15x, measured).
 """
 
 from __future__ import annotations
@@ -20,22 +24,22 @@ _SHORT = 32  # rows up to this length are sorted by insertion
 
 
 @numba.njit(cache=True, inline="always")
-def _sort_row(indices, data, p0, p1):
-    """Sort ``indices[p0:p1]`` ascending, carrying ``data`` (stable)."""
-    if p1 - p0 <= _SHORT:
-        for e in range(p0 + 1, p1):
-            c, v = indices[e], data[e]
+def _sort_row(idx, val):
+    """Sort the row slices ``idx`` ascending, carrying ``val`` (stable)."""
+    if idx.size <= _SHORT:
+        for e in range(1, idx.size):
+            c, v = idx[e], val[e]
             t = e
-            while t > p0 and indices[t - 1] > c:
-                indices[t] = indices[t - 1]
-                data[t] = data[t - 1]
+            while t > 0 and idx[t - 1] > c:
+                idx[t] = idx[t - 1]
+                val[t] = val[t - 1]
                 t -= 1
-            indices[t] = c
-            data[t] = v
+            idx[t] = c
+            val[t] = v
     else:
-        order = np.argsort(indices[p0:p1], kind="mergesort")
-        indices[p0:p1] = indices[p0:p1][order]
-        data[p0:p1] = data[p0:p1][order]
+        order = np.argsort(idx, kind="mergesort")
+        idx[:] = idx[order]
+        val[:] = val[order]
 
 
 @numba.njit(cache=True, parallel=True)
@@ -44,7 +48,7 @@ def sort_rows(indptr, indices, data):
     n = indptr.size - 1
     for b in numba.prange((n + BLOCK - 1) // BLOCK):
         for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-            _sort_row(indices, data, indptr[i], indptr[i + 1])
+            _sort_row(indices[indptr[i] : indptr[i + 1]], data[indptr[i] : indptr[i + 1]])
 
 
 @numba.njit(cache=True, parallel=True)
@@ -55,17 +59,35 @@ def transpose_missing(indptr, indices):
     missing = np.empty(indices.size, dtype=np.bool_)
     for b in numba.prange((n + BLOCK - 1) // BLOCK):
         for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-            for e in range(indptr[i], indptr[i + 1]):
-                j = indices[e]
-                lo, hi = indptr[j], indptr[j + 1]
-                while lo < hi:
-                    mid = (lo + hi) // 2
-                    if indices[mid] < i:
-                        lo = mid + 1
+            row = indices[indptr[i] : indptr[i + 1]]
+            out = missing[indptr[i] : indptr[i + 1]]
+            for e in range(row.size):
+                j = np.uint64(row[e])
+                other = indices[indptr[j] : indptr[j + np.uint64(1)]]
+                lo, hi = np.uint64(0), np.uint64(other.size)
+                while lo < hi:  # first position with other[pos] >= i
+                    mid = (lo + hi) >> np.uint64(1)
+                    if other[mid] < i:
+                        lo = mid + np.uint64(1)
                     else:
                         hi = mid
-                missing[e] = not (lo < indptr[j + 1] and indices[lo] == i)
+                out[e] = not (lo < other.size and other[lo] == i)
     return missing
+
+
+@numba.njit(cache=True, inline="always")
+def _merge_sorted(a_idx, a_val, x_idx, x_val, out_idx, out_val):
+    """Merge two sorted, disjoint index slices (with their values) into ``out_*``."""
+    a, x = 0, 0
+    for o in range(out_idx.size):
+        if x == x_idx.size or (a < a_idx.size and a_idx[a] < x_idx[x]):
+            out_idx[o] = a_idx[a]
+            out_val[o] = a_val[a]
+            a += 1
+        else:
+            out_idx[o] = x_idx[x]
+            out_val[o] = x_val[x]
+            x += 1
 
 
 @numba.njit(cache=True, parallel=True)
@@ -75,19 +97,10 @@ def merge_rows(indptr, indices, data, xptr, xcols, xvals, out_indptr, out_indice
     n = indptr.size - 1
     for b in numba.prange((n + BLOCK - 1) // BLOCK):
         for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-            a, a1 = indptr[i], indptr[i + 1]
-            x, x1 = xptr[i], xptr[i + 1]
-            o = out_indptr[i]
-            while a < a1 or x < x1:
-                if x == x1 or (a < a1 and indices[a] < xcols[x]):
-                    out_indices[o] = indices[a]
-                    out_data[o] = data[a]
-                    a += 1
-                else:
-                    out_indices[o] = xcols[x]
-                    out_data[o] = xvals[x]
-                    x += 1
-                o += 1
+            a0, a1, x0, x1 = indptr[i], indptr[i + 1], xptr[i], xptr[i + 1]
+            o0, o1 = out_indptr[i], out_indptr[i + 1]
+            _merge_sorted(indices[a0:a1], data[a0:a1], xcols[x0:x1], xvals[x0:x1],
+                          out_indices[o0:o1], out_data[o0:o1])
 
 
 @numba.njit(cache=True)
@@ -128,9 +141,10 @@ def row_sums(indptr, data, absolute):
     out = np.zeros(n, dtype=np.float64)
     for b in numba.prange((n + BLOCK - 1) // BLOCK):
         for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
+            row = data[indptr[i] : indptr[i + 1]]
             s = 0.0
-            for e in range(indptr[i], indptr[i + 1]):
-                v = np.float64(data[e])
+            for e in range(row.size):
+                v = np.float64(row[e])
                 s += abs(v) if absolute else v
             out[i] = s
     return out
@@ -150,14 +164,16 @@ def weight_stats(indptr, indices, data):
     nonzero_diagonal = np.zeros(n_blocks, dtype=np.int64)
     for b in numba.prange(n_blocks):
         for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
+            idx = indices[indptr[i] : indptr[i + 1]]
+            val = data[indptr[i] : indptr[i + 1]]
             s = 0.0
             c = 0
-            for e in range(indptr[i], indptr[i + 1]):
-                v = np.float64(data[e])
+            for e in range(idx.size):
+                v = np.float64(val[e])
                 s += v
                 if v < 0:
                     negative[b] += 1
-                if indices[e] != i:
+                if idx[e] != i:
                     c += 1
                 elif v != 0:
                     nonzero_diagonal[b] += 1
@@ -177,26 +193,30 @@ def with_diagonal(indptr, indices, data, diag, scale, factor, out_indptr, out_in
     has_scale = scale.size > 0
     for b in numba.prange((n + BLOCK - 1) // BLOCK):
         for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-            o = out_indptr[i]
+            idx = indices[indptr[i] : indptr[i + 1]]
+            val = data[indptr[i] : indptr[i + 1]]
+            out_idx = out_indices[out_indptr[i] : out_indptr[i + 1]]
+            out_val = out_data[out_indptr[i] : out_indptr[i + 1]]
+            o = 0
             placed = False
-            for e in range(indptr[i], indptr[i + 1]):
-                j = indices[e]
+            for e in range(idx.size):
+                j = idx[e]
                 if j == i:
                     continue
                 if j > i and not placed:
-                    out_indices[o] = i
-                    out_data[o] = diag[i]
+                    out_idx[o] = i
+                    out_val[o] = diag[i]
                     o += 1
                     placed = True
                 if has_scale:
-                    out_data[o] = ((data[e] * scale[i]) * scale[j]) * factor
+                    out_val[o] = ((val[e] * scale[i]) * scale[np.uint64(j)]) * factor
                 else:
-                    out_data[o] = data[e] * factor
-                out_indices[o] = j
+                    out_val[o] = val[e] * factor
+                out_idx[o] = j
                 o += 1
             if not placed:
-                out_indices[o] = i
-                out_data[o] = diag[i]
+                out_idx[o] = i
+                out_val[o] = diag[i]
 
 
 @numba.njit(cache=True, parallel=True)
@@ -209,13 +229,18 @@ def pack_rows(counts, cols, vals, lptr, lcols, lvals, out_ptr, out_cols, out_val
     m = counts.size
     for b in numba.prange((m + BLOCK - 1) // BLOCK):
         for i in range(b * BLOCK, min(m, (b + 1) * BLOCK)):
-            o = out_ptr[i]
+            dst_col = out_cols[out_ptr[i] : out_ptr[i + 1]]
+            dst_val = out_vals[out_ptr[i] : out_ptr[i + 1]]
             if counts[i] >= 0:
-                for t in range(counts[i]):
-                    out_cols[o + t] = cols[i, t]
-                    out_vals[o + t] = vals[i, t]
+                src_col = cols[i]
+                src_val = vals[i]
+                for t in range(dst_col.size):
+                    dst_col[t] = src_col[t]
+                    dst_val[t] = src_val[t]
             else:
-                for t in range(lptr[i + 1] - lptr[i]):
-                    out_cols[o + t] = lcols[lptr[i] + t]
-                    v = lvals[lptr[i] + t]
-                    out_vals[o + t] = math.exp(-v / kernel_scale) if kernel_scale > 0 else v
+                src_col = lcols[lptr[i] : lptr[i + 1]]
+                src_val = lvals[lptr[i] : lptr[i + 1]]
+                for t in range(dst_col.size):
+                    dst_col[t] = src_col[t]
+                    v = src_val[t]
+                    dst_val[t] = math.exp(-v / kernel_scale) if kernel_scale > 0 else v

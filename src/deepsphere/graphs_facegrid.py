@@ -75,6 +75,79 @@ def _clip(v, hi):
     return min(max(v, 0), hi)
 
 
+@numba.njit(cache=True, inline="always")
+def _tie_limit(kth):
+    """``(d_k (1 + TIE_RTOL))^2`` from ``d_k^2``, as ``graphs_csr.select_knn``."""
+    s = math.sqrt(kth) * (1.0 + TIE_RTOL)
+    return s * s
+
+
+@numba.njit(cache=True, inline="always")
+def _write_row(i, n_keep, kept_col, kept_d2, kernel_scale, cols, vals):
+    """Row ``i`` of the buffers: the kept entries by ascending column (rank by counting: the
+    columns are distinct), values ``d^2`` or ``exp(-d^2 / kernel_scale)``."""
+    for u in range(n_keep):
+        rank = np.uint64(0)  # unsigned indices: no negative-index checks (see below)
+        for w in range(n_keep):
+            rank += np.uint64(kept_col[w] < kept_col[u])
+        cols[i, rank] = kept_col[u]
+        if kernel_scale > 0:
+            vals[i, rank] = math.exp(-kept_d2[u] / kernel_scale)
+        else:
+            vals[i, rank] = kept_d2[u]
+
+
+@numba.njit(cache=True, inline="always")
+def _row_with_retries(d2, base, edge, k, r0, r_max, sizes, off, gx, gy, gz, gpix, top,
+                      kept_col, kept_d2):
+    """The general acceptance test of one row whose distances to the candidates within ``r0``
+    steps are in ``d2``: squares of radius ``r0 .. r_max`` (only the new ring's distances are
+    computed). ``base``: the row's grid cell, ``off``: the candidates' offsets, both uint64.
+    Returns the number of kept entries (in ``kept_*``), or -1 (general path)."""
+    vx, vy, vz = gx[base], gy[base], gz[base]
+    done = sizes[r0]
+    for r in range(r0, r_max + 1):
+        if edge < r:
+            return -1
+        for c in range(done, sizes[r]):
+            g = base + off[c]
+            ex = gx[g] - vx
+            ey = gy[g] - vy
+            ez = gz[g] - vz
+            d2[c] = ex * ex + ey * ey + ez * ez
+        done = sizes[r]
+        n_in = sizes[r - 1]
+        if n_in < k:
+            continue
+        guard = np.inf
+        for c in range(n_in, sizes[r]):
+            guard = min(guard, d2[c])
+        for c in range(k):  # k smallest of the inner candidates, ascending, by insertion
+            top[c] = np.inf
+        for c in range(n_in):
+            v = d2[c]
+            if v < top[k - 1]:
+                u = k - 1
+                while u > 0 and top[u - 1] > v:
+                    top[u] = top[u - 1]
+                    u -= 1
+                top[u] = v
+        s = math.sqrt(top[k - 1]) * (1.0 + TIE_RTOL)
+        lim2 = s * s
+        if not guard > lim2:
+            continue  # retry with a wider square
+        n_keep = 0
+        for c in range(n_in):
+            if d2[c] <= lim2:
+                if n_keep == kept_col.size:
+                    return -1  # too many ties for the buffer: general path
+                kept_col[n_keep] = gpix[base + off[c]]
+                kept_d2[n_keep] = d2[c]
+                n_keep += 1
+        return n_keep
+    return -1
+
+
 @numba.njit(cache=True, parallel=True)
 def _face_grid_rows(s0, m, nside, tile, k, r0, r_max, vectors, dx, dy, sizes, kernel_scale,
                     cols, vals, counts):
@@ -86,12 +159,18 @@ def _face_grid_rows(s0, m, nside, tile, k, r0, r_max, vectors, dx, dy, sizes, ke
     The ``tile^2`` rows of a NEST range form a square of one face: the coordinates of the
     square and a halo of ``r_max`` pixels are gathered once into small grids (clipped at the
     face borders, where only rows left to the general path would look), so that the
-    candidates of a row are fixed offsets into them."""
+    candidates of a row are fixed offsets into them. The distances within ``r0`` steps, the
+    k-th of them and the guard are computed for a whole line of the square at once (SIMD);
+    rows that need more (ties, retries, k below the inner candidates) continue one by one."""
     npf = nside * nside
     cap = cols.shape[1]
     width = tile + 2 * r_max
-    lim_factor = 1.0 + TIE_RTOL
     off = dx * width + dy
+    # Computed indices are unsigned where they index: numba checks every signed index for
+    # negative values (wraparound), which here cost ~15x in the inner loops (measured). A
+    # negative offset as uint64 still lands right: the additions wrap modulo 2^64.
+    uoff = off.astype(np.uint64)
+    n0, n_in0 = sizes[r0], sizes[r0 - 1]
     n_tiles = m // (tile * tile)
     n_parts = min(n_tiles, PARTS)
     for part in numba.prange(n_parts):  # scratch allocated once per part, not per tile
@@ -99,6 +178,9 @@ def _face_grid_rows(s0, m, nside, tile, k, r0, r_max, vectors, dx, dy, sizes, ke
         gy = np.empty(width * width, dtype=np.float64)
         gz = np.empty(width * width, dtype=np.float64)
         gpix = np.empty(width * width, dtype=np.int64)
+        line = np.empty((n0, tile), dtype=np.float64)  # d^2 of one line of the square
+        kth = np.empty(tile, dtype=np.float64)
+        guard = np.empty(tile, dtype=np.float64)
         d2 = np.empty(sizes[r_max], dtype=np.float64)
         top = np.empty(k, dtype=np.float64)
         kept_col = np.empty(cap, dtype=np.int64)
@@ -117,73 +199,51 @@ def _face_grid_rows(s0, m, nside, tile, k, r0, r_max, vectors, dx, dy, sizes, ke
                     gx[g] = vectors[j, 0]
                     gy[g] = vectors[j, 1]
                     gz[g] = vectors[j, 2]
-            for q in range(tile * tile):
-                i = p0 + q - s0
-                counts[i] = -1
-                lx = _compact_bits(q)
-                ly = _compact_bits(q >> 1)
-                x, y = x0 + lx, y0 + ly
-                edge = min(min(x, nside - 1 - x), min(y, nside - 1 - y))
-                base = (lx + r_max) * width + ly + r_max
-                vx, vy, vz = gx[base], gy[base], gz[base]
-                done = 0  # candidates whose distance is known
-                for r in range(r0, r_max + 1):
-                    if edge < r:
-                        break
-                    for c in range(done, sizes[r]):
-                        g = base + off[c]
-                        ex = gx[g] - vx
-                        ey = gy[g] - vy
-                        ez = gz[g] - vz
-                        d2[c] = ex * ex + ey * ey + ez * ez
-                    done = sizes[r]
-                    n_in = sizes[r - 1]
-                    if n_in < k:
-                        continue
-                    guard = np.inf
-                    for c in range(n_in, sizes[r]):
-                        guard = min(guard, d2[c])
-                    # k smallest of the inner candidates, ascending, by insertion
-                    for c in range(k):
-                        top[c] = np.inf
-                    for c in range(n_in):
-                        v = d2[c]
-                        if v < top[k - 1]:
-                            u = k - 1
-                            while u > 0 and top[u - 1] > v:
-                                top[u] = top[u - 1]
-                                u -= 1
-                            top[u] = v
-                    s = math.sqrt(top[k - 1]) * lim_factor
-                    lim2 = s * s
-                    if not guard > lim2:
-                        continue  # retry with a wider square
-                    n_keep = 0
-                    for c in range(n_in):
-                        if d2[c] <= lim2:
-                            n_keep += 1
-                    if n_keep > cap:
-                        break  # too many ties for the buffer: general path
-                    n_keep = 0
-                    for c in range(n_in):  # insertion by column (in scratch): sorted rows
-                        if d2[c] <= lim2:
-                            j = gpix[base + off[c]]
-                            u = n_keep
-                            while u > 0 and kept_col[u - 1] > j:
-                                kept_col[u] = kept_col[u - 1]
-                                kept_d2[u] = kept_d2[u - 1]
-                                u -= 1
-                            kept_col[u] = j
-                            kept_d2[u] = d2[c]
-                            n_keep += 1
-                    for u in range(n_keep):
-                        cols[i, u] = kept_col[u]
-                        if kernel_scale > 0:
-                            vals[i, u] = math.exp(-kept_d2[u] / kernel_scale)
-                        else:
-                            vals[i, u] = kept_d2[u]
+            for lx in range(tile):
+                row0 = (lx + r_max) * width + r_max  # grid cell of (lx, ly = 0)
+                # slices, not signed computed indices: LLVM vectorises this loop
+                px, py, pz = (gx[row0 : row0 + tile], gy[row0 : row0 + tile],
+                              gz[row0 : row0 + tile])
+                kth[:] = 0.0
+                guard[:] = np.inf
+                for c in range(n0):
+                    o = row0 + off[c]
+                    qx, qy, qz = gx[o : o + tile], gy[o : o + tile], gz[o : o + tile]
+                    out = line[c]
+                    for ly in range(tile):
+                        ex = qx[ly] - px[ly]
+                        ey = qy[ly] - py[ly]
+                        ez = qz[ly] - pz[ly]
+                        out[ly] = ex * ex + ey * ey + ez * ez
+                    if c < n_in0:
+                        for ly in range(tile):
+                            kth[ly] = max(kth[ly], out[ly])
+                    else:
+                        for ly in range(tile):
+                            guard[ly] = min(guard[ly], out[ly])
+                x = x0 + lx
+                sx = _spread_bits(lx)
+                for ly in range(tile):
+                    i = np.uint64(p0 + sx + 2 * _spread_bits(ly) - s0)
+                    y = y0 + ly
+                    edge = min(min(x, nside - 1 - x), min(y, nside - 1 - y))
+                    base = np.uint64(row0 + ly)
+                    n_keep = -1
+                    if edge < r0:
+                        pass
+                    elif n_in0 == k and guard[ly] > _tie_limit(kth[ly]):
+                        for c in range(n_in0):  # every inner candidate is kept
+                            kept_col[c] = gpix[base + uoff[c]]
+                            kept_d2[c] = line[c, ly]
+                        n_keep = n_in0
+                    else:
+                        for c in range(n0):
+                            d2[c] = line[c, ly]
+                        n_keep = _row_with_retries(d2, base, edge, k, r0, r_max, sizes, uoff,
+                                                   gx, gy, gz, gpix, top, kept_col, kept_d2)
                     counts[i] = n_keep
-                    break
+                    if n_keep > 0:
+                        _write_row(i, n_keep, kept_col, kept_d2, kernel_scale, cols, vals)
 
 
 class FaceGridKnn:
