@@ -4,9 +4,11 @@ import json
 import logging
 
 from deepsphere.graphs import build_graph, save_graph
+from deepsphere.threads import set_num_threads
 from deepsphere.workflow_logging import log_to_file
 
 with log_to_file(snakemake.log[0]):
+    logging.info("%d threads", set_num_threads(snakemake.threads))
     definition = dict(snakemake.params.definition)
     logging.info("building graph %s", json.dumps(definition, sort_keys=True))
     graph = build_graph(definition)

@@ -354,3 +354,45 @@ def test_graph_id_refuses_a_k_without_a_tabulated_width():
     with pytest.raises(ValueError, match="explicit t"):
         graph_id({**base, "k": 7, "t": "paper"})
     assert graph_id({**base, "k": 7, "t": 1e-4}).endswith("knn7-t0.0001")
+
+
+def test_knn_and_laplacian_do_not_depend_on_the_thread_count():
+    """Each row is computed by one thread: 1 and 2 threads give identical arrays."""
+    from deepsphere import threads
+
+    before = threads.num_threads()
+    built = []
+    try:
+        for n in (1, 2):
+            threads.set_num_threads(n)
+            w = graphs.healpix_knn_graph(32, 20, nest=True).weights
+            lap = laplacian.chebyshev_laplacian(w, "normalized", (-1, 1), "bound")
+            built.append((w, lap))
+    finally:
+        threads.set_num_threads(before)
+    for a, b in zip(*built, strict=True):
+        for name in ("indptr", "indices", "data"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_union_sorts_long_unsorted_rows():
+    """Rows longer than the insertion-sort limit (merge sort path), against dense NumPy."""
+    rng = np.random.default_rng(5)
+    n = 120
+    a = rng.random((n, n)) < 0.4
+    np.fill_diagonal(a, False)
+    r, c = np.nonzero(a)
+    perm = rng.permutation(r.size)
+    order = np.argsort(r[perm], kind="stable")
+    r, c = r[perm][order], c[perm][order]
+    indptr = np.r_[0, np.cumsum(np.bincount(r, minlength=n))]
+    directed = sp.csr_matrix((r * 1000.0 + c + 1000 * c + r, c, indptr), shape=(n, n))
+    directed.has_sorted_indices = False
+    from deepsphere.graphs_csr import union_with_transpose
+
+    w = union_with_transpose(directed)
+    ii, jj = np.nonzero(a | a.T)
+    expected = np.zeros((n, n))
+    expected[ii, jj] = 1001.0 * (ii + jj)
+    np.testing.assert_array_equal(w.toarray(), expected)
+    assert max(np.diff(indptr)) > 32

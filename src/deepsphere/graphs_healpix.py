@@ -11,8 +11,9 @@ face borders; breadth-first through ``get_all_neighbours`` near them). ``r`` is 
 k-th distance (ties included) is strictly below the distance to every pixel of the outermost
 ring ``r``, which surrounds all the others; rows that fail retry with ``r + 1`` and ``r + 2``,
 then are answered exactly by a cKDTree (partial spheres, tiny nside). Full sphere, NEST: the
-rows are first tried on the face grid (``graphs_tiles``: same candidates and guard, distances
-from shifted slices of small per-tile coordinate grids); only its leftovers take this path. The guard is a
+rows are first answered on the face grid (``graphs_facegrid``, compiled: same candidates,
+guard and distances, bit for bit); only its leftovers (face borders, the 8 special vertices,
+rare ties and retries) take this path. Every row comes out with ascending columns. The guard is a
 geometric argument, not a proof (a pixel beyond ring r is assumed farther than the nearest
 centre of ring r); the result was checked identical to the cKDTree reference for nside 32, 64
 and 128, NEST and RING, k = 8, 20, 40, 60, and the tests check it against dense brute force.
