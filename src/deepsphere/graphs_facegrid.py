@@ -87,7 +87,7 @@ def _write_row(i, n_keep, kept_col, kept_d2, kernel_scale, cols, vals):
     """Row ``i`` of the buffers: the kept entries by ascending column (rank by counting: the
     columns are distinct), values ``d^2`` or ``exp(-d^2 / kernel_scale)``."""
     for u in range(n_keep):
-        rank = np.uint64(0)  # unsigned indices: no negative-index checks (see below)
+        rank = np.uint64(0)  # unsigned: no negative-index check (see _face_grid_rows)
         for w in range(n_keep):
             rank += np.uint64(kept_col[w] < kept_col[u])
         cols[i, rank] = kept_col[u]
@@ -132,8 +132,7 @@ def _row_with_retries(d2, base, edge, k, r0, r_max, sizes, off, gx, gy, gz, gpix
                     top[u] = top[u - 1]
                     u -= 1
                 top[u] = v
-        s = math.sqrt(top[k - 1]) * (1.0 + TIE_RTOL)
-        lim2 = s * s
+        lim2 = _tie_limit(top[k - 1])
         if not guard > lim2:
             continue  # retry with a wider square
         n_keep = 0
