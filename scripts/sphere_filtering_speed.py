@@ -9,9 +9,12 @@ import logging  # noqa: E402
 from deepsphere.filtering_speed import measure_filtering_speed  # noqa: E402
 from deepsphere.graphs import load_graph  # noqa: E402
 from deepsphere.laplacian import laplacian  # noqa: E402
+from deepsphere.threads import set_num_threads  # noqa: E402
 from deepsphere.workflow_logging import log_to_file  # noqa: E402
 
 with log_to_file(snakemake.log[0]):
+    # both sides get the rule's threads: healpy's OpenMP ones and the graph filter's kernels
+    logging.info("%d threads", set_num_threads(snakemake.threads))
     p = snakemake.params
     nside = int(snakemake.wildcards.nside)
     laplacians = {1: laplacian(load_graph(snakemake.input.full).weights, "combinatorial")}

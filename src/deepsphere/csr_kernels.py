@@ -244,3 +244,21 @@ def pack_rows(counts, cols, vals, lptr, lcols, lvals, out_ptr, out_cols, out_val
                     dst_col[t] = src_col[t]
                     v = src_val[t]
                     dst_val[t] = math.exp(-v / kernel_scale) if kernel_scale > 0 else v
+
+
+@numba.njit(cache=True, parallel=True)
+def chebyshev_step(indptr, indices, data, t_cur, t_prev, c, first, t_next, y):
+    """One term of a Chebyshev filter, fused: ``t_next = L t_cur`` (``first``) or
+    ``2 L t_cur - t_prev``, then ``y += c t_next``; ``t_*`` and ``y`` are ``(n, f)``."""
+    n = indptr.size - 1
+    f = t_cur.shape[1]
+    two = t_cur.dtype.type(2)
+    for b in numba.prange((n + BLOCK - 1) // BLOCK):
+        for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
+            for g in range(f):
+                acc = t_cur.dtype.type(0)
+                for e in range(np.uint64(indptr[i]), np.uint64(indptr[i + 1])):
+                    acc += data[e] * t_cur[np.uint64(indices[e]), g]
+                t = acc if first else two * acc - t_prev[i, g]
+                t_next[i, g] = t
+                y[i, g] += c * t

@@ -2,7 +2,8 @@
 
 * Graph filtering: ``y = sum_{k<K} c_k T_k(L~) x`` with the Chebyshev recursion
   ``T_0 x = x, T_1 x = L~ x, T_k x = 2 L~ T_{k-1} x - T_{k-2} x`` on a scipy sparse ``L~``
-  (a Laplacian rescaled to [-1, 1]): ``K - 1`` sparse products, cost linear in the number of pixels.
+  (a Laplacian rescaled to [-1, 1]): ``K - 1`` sparse products, cost linear in the number of
+  pixels; compiled and threaded like healpy's transforms (``deepsphere.threads``).
 * Spherical-harmonic filtering (healpy): ``map2alm -> almxfl(h) -> alm2map`` up to ``lmax``, cost
   ``O(nside^3)`` (``lmax`` = 2 or 3 nside).
 
@@ -74,19 +75,24 @@ def chebyshev_filter(
         raise ValueError("coefficients must be a non-empty 1-d sequence (K >= 1)")
     if lap.shape[0] != lap.shape[1] or x.shape[0] != lap.shape[0]:
         raise ValueError(f"shape mismatch: L~ is {lap.shape}, x is {x.shape}")
+    from deepsphere import csr_kernels
+
     dtype = np.result_type(x.dtype, lap.dtype)
-    y = x.astype(dtype) * dtype.type(coefficients[0])
-    if coefficients.size == 1:
-        return y
-    t_prev, t_cur = x, lap @ x
-    y += dtype.type(coefficients[1]) * t_cur
-    for c in coefficients[2:]:
-        t_next = lap @ t_cur  # in-place updates: the sparse product dominates the cost
-        t_next *= 2
-        t_next -= t_prev
-        y += dtype.type(c) * t_next
-        t_prev, t_cur = t_cur, t_next
-    return y
+    lap = sp.csr_matrix(lap, dtype=dtype)
+    lap.sort_indices()
+    one_d = x.ndim == 1
+    x2 = np.ascontiguousarray(x.reshape(x.shape[0], -1), dtype=dtype)
+    y = x2 * dtype.type(coefficients[0])
+    # compiled and threaded (the SH side, healpy, uses the rule's threads too): one pass per
+    # term computes 2 L~ T_{k-1} x - T_{k-2} x and adds c_k T_k x to y
+    buffers = [np.empty_like(x2) for _ in range(3)]  # never the input, never read and written
+    t_prev, t_cur = x2, x2
+    for k, c in enumerate(coefficients[1:], start=1):
+        out = buffers[k % 3]
+        csr_kernels.chebyshev_step(lap.indptr, lap.indices, lap.data, t_cur, t_prev,
+                                   dtype.type(c), k == 1, out, y)
+        t_prev, t_cur = (x2, out) if k == 1 else (t_cur, out)
+    return y[:, 0] if one_d else y.reshape(x.shape)
 
 
 def sh_filter(
@@ -196,8 +202,10 @@ def measure_filtering_speed(
 
 
 def check_filtering_speed(table: pd.DataFrame, *, nside_min: int = 256) -> list[Check]:
-    """Acceptance: at every measured ``nside >= nside_min``, the slowest full-sphere graph filter is
-    faster than the fastest spherical-harmonic filter (``seconds_ours``: our minimum over repeats).
+    """Acceptance, at every measured ``nside >= nside_min`` (``seconds_ours``: our minimum over
+    repeats), two readings of "graph filtering is faster than SH filtering": the cheapest
+    full-sphere graph filter (K = 5) beats the fastest SH filter, and the strict one, every
+    graph filter (K = 15 included) beats every SH filter.
 
     ``table``: columns ``nside, method, seconds_ours`` (``method`` in graph/graph_patch/sh).
     """
@@ -211,8 +219,11 @@ def check_filtering_speed(table: pd.DataFrame, *, nside_min: int = 256) -> list[
         if graph.empty or sh.empty:
             checks.append(Check(f"graph faster than SH at nside {nside}", False, "missing"))
             continue
-        checks.append(
-            Check(f"graph faster than SH at nside {nside}", bool(graph.max() < sh.min()),
-                  f"slowest graph {graph.max():.3g} s vs fastest SH {sh.min():.3g} s")
-        )  # fmt: skip
+        for which, seconds in (("cheapest", graph.min()), ("every", graph.max())):
+            checks.append(
+                Check(f"{which} graph filter faster than every SH filter at nside {nside}",
+                      bool(seconds < sh.min()),
+                      f"{'fastest' if which == 'cheapest' else 'slowest'} graph {seconds:.3g} s "
+                      f"vs fastest SH {sh.min():.3g} s")
+            )  # fmt: skip
     return checks
