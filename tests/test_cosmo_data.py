@@ -256,7 +256,6 @@ def test_psd_feature_equals_anafast_of_the_masked_full_map():
     np.testing.assert_allclose(got[0], expected, rtol=1e-10, atol=1e-14)
 
 
-
 def test_psd_settings_patch_lmax_and_iterations():
     from deepsphere.experiments.cosmo import psd_settings
 
@@ -279,6 +278,7 @@ def test_psd_settings_patch_lmax_and_iterations():
     got = psd_features(nest[None, patch * step:(patch + 1) * step], np.array([patch]),
                        nside=nside, order=order, progress=False, **settings)
     np.testing.assert_allclose(got[0], expected, rtol=1e-10, atol=1e-14)
+
 
 def test_histogram_features_hand_worked():
     edges = histogram_edges(np.array([[0.0, 0.25], [1.0, 0.5]]), n_bins=2)

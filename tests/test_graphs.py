@@ -25,6 +25,15 @@ def brute_knn_union(v, k, rtol=1e-9):
     return a | a.T, d
 
 
+def assert_knn_matches_brute_force(g, vectors, k, t):
+    """``g``'s weights: the union-symmetrised kNN pattern of ``vectors`` (ties kept) and
+    ``exp(-d^2 / 4t)`` on it, against dense NumPy."""
+    a, d = brute_knn_union(vectors, k)
+    w = g.weights.toarray()
+    np.testing.assert_array_equal(w > 0, a)
+    np.testing.assert_allclose(w[a], np.exp(-d[a] ** 2 / (4 * t)), rtol=1e-6)
+
+
 def healpy_neighbour_matrix(nside, nest):
     nbr = hp.get_all_neighbours(nside, np.arange(12 * nside**2), nest=nest)
     a = np.zeros((12 * nside**2,) * 2, dtype=bool)
@@ -104,10 +113,7 @@ def test_healpix_knn_face_interior_and_borders_against_brute_force(k, nest):
     """nside 16: both candidate paths (face-interior squares, breadth-first near face borders)."""
     g = graphs.healpix_knn_graph(16, k, nest=nest, t=1e-3)
     v = np.stack(hp.pix2vec(16, np.arange(3072), nest=nest), axis=1)
-    a, d = brute_knn_union(v, k)
-    w = g.weights.toarray()
-    np.testing.assert_array_equal(w > 0, a)
-    np.testing.assert_allclose(w[a], np.exp(-d[a] ** 2 / 4e-3), rtol=1e-6)
+    assert_knn_matches_brute_force(g, v, k, 1e-3)
 
 
 @pytest.mark.parametrize("tile,k,extra_ties", [(4, 8, 16), (4, 20, 16), (8, 8, 0), (16, 40, 0),
@@ -123,10 +129,7 @@ def test_healpix_knn_face_grid_against_brute_force(monkeypatch, tile, k, extra_t
     monkeypatch.setattr(graphs_facegrid, "MAX_EXTRA_TIES", extra_ties)
     g = graphs.healpix_knn_graph(16, k, nest=True, t=1e-3)
     v = np.stack(hp.pix2vec(16, np.arange(3072), nest=True), axis=1)
-    a, d = brute_knn_union(v, k)
-    w = g.weights.toarray()
-    np.testing.assert_array_equal(w > 0, a)
-    np.testing.assert_allclose(w[a], np.exp(-d[a] ** 2 / 4e-3), rtol=1e-6)
+    assert_knn_matches_brute_force(g, v, k, 1e-3)
     rows = np.repeat(np.arange(3072), np.diff(g.weights.indptr))
     assert g.weights.has_sorted_indices
     assert np.all(np.diff(g.weights.indices)[rows[1:] == rows[:-1]] > 0)
@@ -138,10 +141,7 @@ def test_healpix_knn_face_grid_against_brute_force(monkeypatch, tile, k, extra_t
 ])
 def test_healpix_knn_partial_sphere_against_brute_force(nest, indexes, k):
     g = graphs.healpix_knn_graph(16, k, nest=nest, indexes=indexes, t=1e-3)
-    a, d = brute_knn_union(g.sampling.vectors, k)
-    w = g.weights.toarray()
-    np.testing.assert_array_equal(w > 0, a)
-    np.testing.assert_allclose(w[a], np.exp(-d[a] ** 2 / 4e-3), rtol=1e-6)
+    assert_knn_matches_brute_force(g, g.sampling.vectors, k, 1e-3)
 
 
 @pytest.mark.parametrize("in_place", [False, True])
