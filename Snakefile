@@ -7,7 +7,7 @@ The offline demo: `snakemake all --cores 2 --configfile config/demo.yaml` (targe
 
 from snakemake.utils import min_version
 
-from deepsphere.workflow_config import validate_config
+from deepsphere.workflow.config import validate_config
 
 min_version("9.19")
 

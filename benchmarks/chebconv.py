@@ -38,14 +38,14 @@ BATCH, F_IN, F_OUT, K = 8, 32, 32, 5
 def healpix_v1_laplacian(nside, order=0):
     """Rescaled normalized Laplacian of the HEALPix V1 graph (NEST; patch 0 when order > 0)."""
     try:
-        from deepsphere.graphs import build_graph
-        from deepsphere.laplacian import chebyshev_laplacian
+        from deepsphere.geometry.graphs import build_graph
+        from deepsphere.geometry.laplacian import chebyshev_laplacian
 
         indexes = {"order": order, "patch": 0} if order else None
         definition = {"sampling": "healpix", "nside": nside, "nest": True, "indexes": indexes}
         graph = build_graph({**definition, "graph": "v1"})
         lap = chebyshev_laplacian(graph.weights, "normalized", (-1.0, 1.0), "bound")
-        return lap, "deepsphere.graphs"
+        return lap, "deepsphere.geometry.graphs"
     except ImportError:  # the graph modules are not available: build it here
         pass
     import healpy as hp

@@ -24,7 +24,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = (
     "import time; t = time.perf_counter()\n"
-    "from deepsphere import graphs, laplacian\n"
+    "from deepsphere.geometry import graphs, laplacian\n"
     "g = graphs.healpix_knn_graph(16, 8, nest=True)\n"
     "laplacian.chebyshev_laplacian(g.weights, 'normalized', (-1, 1), 'bound')\n"
     "print(time.perf_counter() - t)\n"

@@ -27,7 +27,7 @@ DEFAULT = [(256, "v1"), (256, "knn8"), (256, "knn20"), (1024, "v1"), (1024, "knn
 
 def run_case(graph: str, nside: int, lmax: str) -> dict:
     """Build in this process (the child) and return timings."""
-    from deepsphere import graphs, laplacian
+    from deepsphere.geometry import graphs, laplacian
 
     t0, c0 = time.perf_counter(), time.process_time()
     if graph == "v1":

@@ -1,8 +1,8 @@
 """Config access, input functions and wildcard constraints shared by every stage."""
 
-from deepsphere.equivariance_study import study_graph_definition
-from deepsphere.graphs import graph_id
-from deepsphere.workflow_config import estimate_graph_mem_mb
+from deepsphere.experiments.sphere.study import study_graph_definition
+from deepsphere.geometry.graphs import graph_id
+from deepsphere.workflow.config import estimate_graph_mem_mb
 
 
 wildcard_constraints:
@@ -152,7 +152,7 @@ def get_sphere_speed_graphs(wildcards):
 
 
 # --- cosmo: input functions of rules/cosmo.smk ---
-from deepsphere.experiments import cosmo_plan
+from deepsphere.experiments.cosmo import plan as cosmo_plan
 
 # Every cosmo run, keyed by its file stem (run_id); the graphs of DeepSphere runs are
 # registered here, at parse time, for the graph rule.

@@ -3,9 +3,9 @@
 import json
 import logging
 
-from deepsphere.graphs import build_graph, save_graph
-from deepsphere.threads import set_num_threads
-from deepsphere.workflow_logging import log_to_file
+from deepsphere.geometry.graphs import build_graph, save_graph
+from deepsphere.runtime.threads import set_num_threads
+from deepsphere.workflow.logs import log_to_file
 
 with log_to_file(snakemake.log[0]):
     logging.info("%d threads", set_num_threads(snakemake.threads))

@@ -1,8 +1,8 @@
 """The cost-accuracy figure of Table 2's runs (rule cosmo_cost_figure)."""
 
-from deepsphere.experiments.cosmo_results import collect_runs, paper_table2, table2_frame
-from deepsphere.plotting.cosmo import plot_cost_accuracy
-from deepsphere.workflow_logging import log_to_file
+from deepsphere.experiments.cosmo.figures import plot_cost_accuracy
+from deepsphere.experiments.cosmo.results import collect_runs, paper_table2, table2_frame
+from deepsphere.workflow.logs import log_to_file
 
 with log_to_file(snakemake.log[0]):
     t2 = snakemake.params.table2

@@ -4,8 +4,8 @@ cosmo_download). On refusal, the log and the error say what to do and where to p
 import logging
 from pathlib import Path
 
-from deepsphere.datasets.cosmo import fetch_cosmo
-from deepsphere.workflow_logging import log_to_file
+from deepsphere.experiments.cosmo.sources import fetch_cosmo
+from deepsphere.workflow.logs import log_to_file
 
 with log_to_file(snakemake.log[0]):
     raw_dir = Path(snakemake.output.training).parent

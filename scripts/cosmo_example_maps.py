@@ -4,11 +4,11 @@ from pathlib import Path
 
 import numpy as np
 
-from deepsphere.datasets.cosmo import LABELS, list_maps
-from deepsphere.datasets.cosmo_noise import add_fixed_noise
-from deepsphere.datasets.cosmo_preprocess import load_normalisation, load_patch_cache, normalise
-from deepsphere.plotting.cosmo import plot_example_maps
-from deepsphere.workflow_logging import log_to_file
+from deepsphere.experiments.cosmo.figures import plot_example_maps
+from deepsphere.experiments.cosmo.noise import add_fixed_noise
+from deepsphere.experiments.cosmo.preprocess import load_normalisation, load_patch_cache, normalise
+from deepsphere.experiments.cosmo.sources import LABELS, list_maps
+from deepsphere.workflow.logs import log_to_file
 
 with log_to_file(snakemake.log[0]):
     path, label = list_maps(Path(snakemake.input.maps) / "testing")[0]

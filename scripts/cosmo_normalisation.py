@@ -2,8 +2,8 @@
 
 import logging
 
-from deepsphere.datasets.cosmo_preprocess import compute_normalisation, save_normalisation
-from deepsphere.workflow_logging import log_to_file
+from deepsphere.experiments.cosmo.preprocess import compute_normalisation, save_normalisation
+from deepsphere.workflow.logs import log_to_file
 
 with log_to_file(snakemake.log[0]):
     stats = compute_normalisation(snakemake.input[0])

@@ -3,10 +3,10 @@
 import logging
 from pathlib import Path
 
-from deepsphere.datasets.cosmo import list_maps
-from deepsphere.datasets.cosmo_preprocess import build_patch_cache
-from deepsphere.experiments.cosmo_plan import smoothing_arcmin
-from deepsphere.workflow_logging import log_to_file
+from deepsphere.experiments.cosmo.plan import smoothing_arcmin
+from deepsphere.experiments.cosmo.preprocess import build_patch_cache
+from deepsphere.experiments.cosmo.sources import list_maps
+from deepsphere.workflow.logs import log_to_file
 
 with log_to_file(snakemake.log[0]):
     cosmo, split = snakemake.params.cosmo, snakemake.wildcards.split

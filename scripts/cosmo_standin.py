@@ -3,8 +3,8 @@
 import logging
 from pathlib import Path
 
-from deepsphere.datasets.cosmo_standin import write_standin_dataset
-from deepsphere.workflow_logging import log_to_file
+from deepsphere.experiments.cosmo.standin import write_standin_dataset
+from deepsphere.workflow.logs import log_to_file
 
 with log_to_file(snakemake.log[0]):
     params = dict(snakemake.params.standin)

@@ -1,7 +1,7 @@
 """PSD or histogram features + linear SVM for one (order, noise) cell (rule cosmo_svm)."""
 
-from deepsphere.experiments.cosmo import load_run, run_svm
-from deepsphere.workflow_logging import log_to_file
+from deepsphere.experiments.cosmo.runs import load_run, run_svm
+from deepsphere.workflow.logs import log_to_file
 
 with log_to_file(snakemake.log[0]):
     spec = snakemake.params.spec

@@ -2,8 +2,8 @@
 
 import logging
 
-from deepsphere.experiments.cosmo_results import write_cosmo_tables
-from deepsphere.workflow_logging import log_to_file
+from deepsphere.experiments.cosmo.results import write_cosmo_tables
+from deepsphere.workflow.logs import log_to_file
 
 with log_to_file(snakemake.log[0]):
     checks = write_cosmo_tables(list(snakemake.input), snakemake.params.cosmo,

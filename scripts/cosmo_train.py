@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from deepsphere.experiments.cosmo import load_run, run_network
-from deepsphere.graphs import graph_id, load_graph
-from deepsphere.workflow_logging import log_to_file
+from deepsphere.experiments.cosmo.runs import load_run, run_network
+from deepsphere.geometry.graphs import graph_id, load_graph
+from deepsphere.workflow.logs import log_to_file
 
 with log_to_file(snakemake.log[0]):
     spec = snakemake.params.spec

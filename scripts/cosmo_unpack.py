@@ -3,8 +3,9 @@
 import logging
 from pathlib import Path
 
-from deepsphere.datasets.cosmo import fetch_cosmo, unpack_archives
-from deepsphere.workflow_logging import log_to_file
+from deepsphere.experiments.cosmo.sources import fetch_cosmo
+from deepsphere.io.archives import unpack_archives
+from deepsphere.workflow.logs import log_to_file
 
 with log_to_file(snakemake.log[0]):
     zips = [p for p in map(Path, snakemake.input) if p.suffix == ".zip"]

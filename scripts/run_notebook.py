@@ -1,7 +1,7 @@
 """Execute one parameterised notebook with papermill (rule notebook)."""
 
-from deepsphere.notebooks import execute_notebook
-from deepsphere.workflow_logging import log_to_file
+from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.notebooks import execute_notebook
 
 with log_to_file(snakemake.log[0]):
     execute_notebook(

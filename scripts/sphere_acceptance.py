@@ -4,10 +4,10 @@ import logging
 
 import pandas as pd
 
-from deepsphere.equivariance_study import check_equivariance, check_kernel_widths
-from deepsphere.filtering_speed import check_filtering_speed
-from deepsphere.tables import write_verdict
-from deepsphere.workflow_logging import log_to_file
+from deepsphere.experiments.sphere.filtering_speed import check_filtering_speed
+from deepsphere.experiments.sphere.study import check_equivariance, check_kernel_widths
+from deepsphere.reporting.checks import write_verdict
+from deepsphere.workflow.logs import log_to_file
 
 with log_to_file(snakemake.log[0]):
     a = snakemake.params.acceptance

@@ -6,10 +6,10 @@ os.environ["OMP_NUM_THREADS"] = str(snakemake.threads)  # healpy's transforms us
 
 import logging  # noqa: E402
 
-from deepsphere.equivariance import equivariance_error_curve, paper_ell_grid  # noqa: E402
-from deepsphere.graphs import load_graph  # noqa: E402
-from deepsphere.laplacian import laplacian  # noqa: E402
-from deepsphere.workflow_logging import log_to_file  # noqa: E402
+from deepsphere.experiments.sphere.equivariance import equivariance_error_curve, paper_ell_grid  # noqa: E402
+from deepsphere.geometry.graphs import load_graph  # noqa: E402
+from deepsphere.geometry.laplacian import laplacian  # noqa: E402
+from deepsphere.workflow.logs import log_to_file  # noqa: E402
 
 with log_to_file(snakemake.log[0]):
     p = snakemake.params

@@ -4,10 +4,10 @@ import logging
 
 import pandas as pd
 
-from deepsphere.equivariance_study import load_paper_equivariance_error
-from deepsphere.plotting.sphere import plot_equivariance_error
-from deepsphere.tables import paper_vs_ours, write_table
-from deepsphere.workflow_logging import log_to_file
+from deepsphere.experiments.sphere.figures import plot_equivariance_error
+from deepsphere.experiments.sphere.study import load_paper_equivariance_error
+from deepsphere.reporting.tables import paper_vs_ours, write_table
+from deepsphere.workflow.logs import log_to_file
 
 with log_to_file(snakemake.log[0]):
     ours = pd.concat([pd.read_csv(f) for f in snakemake.input.curves], ignore_index=True)

@@ -6,11 +6,11 @@ os.environ["OMP_NUM_THREADS"] = str(snakemake.threads)  # healpy's transforms us
 
 import logging  # noqa: E402
 
-from deepsphere.filtering_speed import measure_filtering_speed  # noqa: E402
-from deepsphere.graphs import load_graph  # noqa: E402
-from deepsphere.laplacian import laplacian  # noqa: E402
-from deepsphere.threads import set_num_threads  # noqa: E402
-from deepsphere.workflow_logging import log_to_file  # noqa: E402
+from deepsphere.experiments.sphere.filtering_speed import measure_filtering_speed  # noqa: E402
+from deepsphere.geometry.graphs import load_graph  # noqa: E402
+from deepsphere.geometry.laplacian import laplacian  # noqa: E402
+from deepsphere.runtime.threads import set_num_threads  # noqa: E402
+from deepsphere.workflow.logs import log_to_file  # noqa: E402
 
 with log_to_file(snakemake.log[0]):
     # both sides get the rule's threads: healpy's OpenMP ones and the graph filter's kernels

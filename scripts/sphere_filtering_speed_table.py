@@ -2,17 +2,17 @@
 
 import pandas as pd
 
-from deepsphere.filtering_speed import PAPER_FILTERING_SPEED
-from deepsphere.plotting.sphere import plot_filtering_speed
-from deepsphere.tables import paper_vs_ours, write_table
-from deepsphere.workflow_logging import log_to_file
+from deepsphere.experiments.sphere.figures import plot_filtering_speed
+from deepsphere.experiments.sphere.filtering_speed import paper_filtering_speed
+from deepsphere.reporting.tables import paper_vs_ours, write_table
+from deepsphere.workflow.logs import log_to_file
 
 KEYS = ["nside", "method", "K", "lmax_factor", "patch_fraction"]
 
 with log_to_file(snakemake.log[0]):
     ours = pd.concat([pd.read_csv(f) for f in snakemake.input.speeds], ignore_index=True)
     ours = ours.astype({"K": "Int64", "lmax_factor": "Int64"})
-    table = paper_vs_ours(ours.rename(columns={"seconds_min": "seconds"}), PAPER_FILTERING_SPEED,
+    table = paper_vs_ours(ours.rename(columns={"seconds_min": "seconds"}), paper_filtering_speed(),
                           KEYS, ["seconds"])  # fmt: skip
     table = table.merge(
         ours[KEYS + ["seconds_median", "n_vertices", "threads"]], on=KEYS, how="left"
@@ -27,4 +27,4 @@ with log_to_file(snakemake.log[0]):
     ]
     write_table(table, snakemake.output.csv, snakemake.output.md,
                 title="Filtering speed: paper vs ours", notes=notes)  # fmt: skip
-    plot_filtering_speed(ours, PAPER_FILTERING_SPEED, snakemake.output.figure)
+    plot_filtering_speed(ours, paper_filtering_speed(), snakemake.output.figure)

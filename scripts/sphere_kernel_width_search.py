@@ -8,11 +8,11 @@ import logging  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from deepsphere import equivariance as eq  # noqa: E402
-from deepsphere.graphs import load_graph  # noqa: E402
-from deepsphere.kernel_widths import sigma_to_t  # noqa: E402
-from deepsphere.laplacian import laplacian  # noqa: E402
-from deepsphere.workflow_logging import log_to_file  # noqa: E402
+from deepsphere.experiments.sphere import equivariance as eq  # noqa: E402
+from deepsphere.geometry.graphs import load_graph  # noqa: E402
+from deepsphere.geometry.kernel_widths import sigma_to_t  # noqa: E402
+from deepsphere.geometry.laplacian import laplacian  # noqa: E402
+from deepsphere.workflow.logs import log_to_file  # noqa: E402
 
 with log_to_file(snakemake.log[0]):
     p = snakemake.params

@@ -2,11 +2,11 @@
 
 import pandas as pd
 
-from deepsphere.equivariance import PAPER_V1_HEURISTIC_T, v1_heuristic_t
-from deepsphere.kernel_widths import paper_kernel_width_table, sigma_to_t
-from deepsphere.plotting.sphere import plot_kernel_widths
-from deepsphere.tables import paper_vs_ours, write_table
-from deepsphere.workflow_logging import log_to_file
+from deepsphere.experiments.sphere.equivariance import paper_v1_heuristic_t, v1_heuristic_t
+from deepsphere.experiments.sphere.figures import plot_kernel_widths
+from deepsphere.geometry.kernel_widths import paper_kernel_width_table, sigma_to_t
+from deepsphere.reporting.tables import paper_vs_ours, write_table
+from deepsphere.workflow.logs import log_to_file
 
 with log_to_file(snakemake.log[0]):
     searches = pd.concat([pd.read_csv(f) for f in snakemake.input.searches], ignore_index=True)
@@ -32,7 +32,7 @@ with log_to_file(snakemake.log[0]):
     write_table(table, snakemake.output.csv, snakemake.output.md,
                 title="Kernel widths: paper (Fig. 3 / pygsp table) vs ours", notes=notes)  # fmt: skip
     v1 = pd.DataFrame(
-        [(n, v1_heuristic_t(n), PAPER_V1_HEURISTIC_T.get(n)) for n in snakemake.params.v1_nsides],
+        [(n, v1_heuristic_t(n), paper_v1_heuristic_t().get(n)) for n in snakemake.params.v1_nsides],
         columns=["nside", "t_ours", "t_paper"],
     )
     v1.to_csv(snakemake.output.v1, index=False)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from deepsphere.notebooks import execute_notebook
+from deepsphere.workflow.notebooks import execute_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))

@@ -1,4 +1,3 @@
-"""Experiment orchestration: assemble the data, run a method, collect the results.
-
-One module per experiment (``experiments.cosmo``); the workflow's scripts call these functions.
-"""
+"""One package per experiment (``sphere``, ``cosmo``): sources, readers, preprocessing,
+stand-in data, plan of runs, results tables, checks and figures, and its paper numbers as CSV
+under ``paper/``. Nothing in an experiment's package is needed by another experiment."""

@@ -18,8 +18,8 @@ _LAPLACIAN_KEYS = {"graph", "kind", "interval", "lmax"}
 @functools.lru_cache(maxsize=16)
 def _laplacian_from_definition(key):
     spec = json.loads(key)
-    from deepsphere.graphs import build_graph
-    from deepsphere.laplacian import chebyshev_laplacian
+    from deepsphere.geometry.graphs import build_graph
+    from deepsphere.geometry.laplacian import chebyshev_laplacian
 
     graph = build_graph(spec["graph"])
     return chebyshev_laplacian(
@@ -37,7 +37,7 @@ def resolve_laplacian(laplacian):
         laplacian: one of
             - ``{"graph": <graph definition>, "kind": "normalized"|"combinatorial",
               "interval": [-1, 1], "lmax": "eigsh"|"bound"}``: rebuilt with
-              ``deepsphere.graphs.build_graph`` and ``deepsphere.laplacian.chebyshev_laplacian``
+              ``deepsphere.geometry.graphs.build_graph`` and ``deepsphere.geometry.laplacian.chebyshev_laplacian``
               (cached per process, so layers sharing a graph build it once);
             - an already rescaled ``(n, n)`` scipy sparse matrix;
             - ``{"csr": {"indptr", "indices", "data", "shape"}}``: the inline form that

@@ -1,0 +1,1 @@
+"""The sphere study: equivariance error (paper Fig. 2), kernel widths (Fig. 3), filtering speed."""

@@ -1,0 +1,1 @@
+"""Files in and out: atomic writes, archives, input validation and checksummed downloads."""

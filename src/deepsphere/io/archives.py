@@ -1,0 +1,111 @@
+"""Unpacking zip archives safely (no member outside the destination) and atomically.
+
+A truncated or corrupt archive is refused with one message naming the archive and the fix
+(:class:`ArchiveError`), never a bare ``BadZipFile``; nothing is moved into place unless every
+archive was extracted completely.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import zipfile
+import zlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from deepsphere.io.atomic import staging_directory
+
+__all__ = ["ArchiveError", "unpack_archives"]
+
+
+class ArchiveError(ValueError):
+    """A zip archive that cannot be read: truncated, corrupt, or with unsafe members."""
+
+
+def _corrupt(zip_path: Path, err: BaseException) -> str:
+    size = zip_path.stat().st_size if zip_path.exists() else 0
+    return (
+        f"{zip_path}: the archive is truncated or corrupt ({type(err).__name__}: {err}; "
+        f"{size} bytes on disk). Delete it and download (or place) it again; if it was "
+        "generated (stand-in data), delete it and rerun to regenerate it."
+    )
+
+
+@contextlib.contextmanager
+def _open_zip(zip_path: Path) -> Iterator[zipfile.ZipFile]:
+    try:
+        zf = zipfile.ZipFile(zip_path)
+    except (zipfile.BadZipFile, EOFError, OSError) as err:
+        raise ArchiveError(_corrupt(zip_path, err)) from err
+    with zf:
+        yield zf
+
+
+def _safe_members(zf: zipfile.ZipFile, zip_path: Path) -> list[zipfile.ZipInfo]:
+    members = []
+    for info in zf.infolist():
+        name = info.filename
+        if name.startswith("__MACOSX/") or Path(name).name == ".DS_Store":
+            continue  # macOS archive junk
+        parts = Path(name).parts
+        is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
+        if name.startswith(("/", "\\")) or ".." in parts or ":" in name or is_link:
+            raise ArchiveError(
+                f"{zip_path}: refusing to unpack member {name!r} (absolute path, '..', drive "
+                "letter or symbolic link would write outside the destination). Get a clean "
+                "archive from the source."
+            )
+        members.append(info)
+    return members
+
+
+def unpack_archives(
+    zip_paths: Sequence[str | os.PathLike], dest: str | os.PathLike, *, overwrite: bool = False
+) -> list[Path]:
+    """Unpack zip archives into ``dest`` safely and atomically; return the top-level entries.
+
+    Each archive is extracted into a temporary directory inside ``dest``; only when every archive
+    has been extracted are its top-level entries (e.g. ``training/``) moved into place with
+    :func:`os.replace`. Members with absolute paths, ``..`` or symbolic links are rejected before
+    anything is written. An existing top-level entry raises unless ``overwrite=True``.
+    """
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    zips = [Path(p) for p in zip_paths]
+    plan = []
+    for zp in zips:
+        if not zp.is_file():
+            raise FileNotFoundError(f"Archive {zp} does not exist: download or generate it first.")
+        with _open_zip(zp) as zf:
+            members = _safe_members(zf, zp)
+        tops = sorted({Path(m.filename).parts[0] for m in members})
+        plan.append((zp, members, tops))
+    all_tops = [t for _, _, tops in plan for t in tops]
+    if len(set(all_tops)) != len(all_tops):
+        raise ArchiveError(f"Archives {[str(z) for z in zips]} share top-level entries {all_tops}.")
+    clashes = [dest / t for t in all_tops if (dest / t).exists()]
+    if clashes and not overwrite:
+        raise FileExistsError(
+            f"{[str(c) for c in clashes]} already exist: delete them or pass overwrite=True."
+        )
+    with staging_directory(dest) as tmp:
+        for zp, members, _ in tqdm(plan, desc="unpack", unit="zip", disable=len(plan) < 2):
+            with _open_zip(zp) as zf:
+                try:
+                    zf.extractall(tmp, members=members)
+                except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as err:
+                    raise ArchiveError(_corrupt(zp, err)) from err
+        out = []
+        for t in all_tops:
+            target = dest / t
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+            os.replace(tmp / t, target)
+            out.append(target)
+        return out

@@ -1,1 +1,0 @@
-"""Figures: one module per experiment (``plotting.sphere``: equivariance, kernel widths, speed)."""

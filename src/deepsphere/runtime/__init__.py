@@ -1,0 +1,1 @@
+"""How work runs on this machine: thread counts, timing a call, the hardware label."""
