@@ -2,7 +2,21 @@
 
 raw (zenodo download or stand-in) -> unpacked maps -> HDF5 patch caches + training std ->
 one run per (method, order, noise[, graph]) -> tables, checks and figures under results/cosmo.
+The network runs go through the shared rule train_network (rules/training.smk); the paths,
+run specs, targets and config checks come from deepsphere.experiments.cosmo.rules.
 """
+
+from deepsphere.experiments.cosmo import plan as cosmo_plan
+from deepsphere.experiments.cosmo import rules as cosmo_rules
+
+COSMO = config["cosmo"]
+COSMO_PATHS = cosmo_rules.CosmoPaths(ROOTS, COSMO["source"])
+COSMO_RUNS = register_runs(cosmo_rules.run_specs(config, COSMO_PATHS))
+COSMO_METRICS = [COSMO_PATHS.metrics(s.run_id) for s in COSMO_RUNS]
+COSMO_TABLE2_METRICS = [
+    COSMO_PATHS.metrics(r.run_id) for r in cosmo_plan.table2_runs(COSMO)
+]
+TARGETS["cosmo"] = cosmo_rules.targets(COSMO_PATHS)
 
 
 rule cosmo_download:
@@ -20,8 +34,8 @@ rule cosmo_download:
         mem_mb=500,
         runtime=240,
     params:
-        manual_dir=lambda wildcards: config["cosmo"]["zenodo"]["manual_dir"],
-        retries=lambda wildcards: config["cosmo"]["zenodo"]["retries"],
+        manual_dir=lambda wildcards: COSMO["zenodo"]["manual_dir"],
+        retries=lambda wildcards: COSMO["zenodo"]["retries"],
     script:
         "../scripts/cosmo_download.py"
 
@@ -42,7 +56,7 @@ rule cosmo_standin:
         mem_mb=2000,
         runtime=30,
     params:
-        standin=lambda wildcards: config["cosmo"]["standin"],
+        standin=lambda wildcards: COSMO["standin"],
         seed=lambda wildcards: config["seed"],
     script:
         "../scripts/cosmo_standin.py"
@@ -50,9 +64,9 @@ rule cosmo_standin:
 
 rule cosmo_unpack:
     input:
-        get_cosmo_raw_files,
+        COSMO_PATHS.raw_files(),
     output:
-        directory("data/interim/cosmo/maps"),
+        directory(COSMO_PATHS.maps),
     log:
         "logs/cosmo/unpack.log",
     conda:
@@ -62,16 +76,16 @@ rule cosmo_unpack:
         mem_mb=1000,
         runtime=60,
     params:
-        source=lambda wildcards: config["cosmo"]["source"],
+        source=lambda wildcards: COSMO["source"],
     script:
         "../scripts/cosmo_unpack.py"
 
 
 rule cosmo_patches:
     input:
-        maps="data/interim/cosmo/maps",
+        maps=COSMO_PATHS.maps,
     output:
-        "data/interim/cosmo/patches/{split}_o{order}.h5",
+        f"{COSMO_PATHS.patches}/{{split}}_o{{order}}.h5",
     log:
         "logs/cosmo/patches/{split}_o{order}.log",
     benchmark:
@@ -86,18 +100,16 @@ rule cosmo_patches:
         mem_mb=4000,
         runtime=120,
     params:
-        cosmo=lambda wildcards: {
-            k: config["cosmo"][k] for k in ("preprocess", "maps_per_class")
-        },
+        cosmo=lambda wildcards: {k: COSMO[k] for k in ("preprocess", "maps_per_class")},
     script:
         "../scripts/cosmo_patches.py"
 
 
 rule cosmo_normalisation:
     input:
-        "data/interim/cosmo/patches/training_o{order}.h5",
+        f"{COSMO_PATHS.patches}/training_o{{order}}.h5",
     output:
-        "data/interim/cosmo/patches/normalisation_o{order}.json",
+        f"{COSMO_PATHS.patches}/normalisation_o{{order}}.json",
     log:
         "logs/cosmo/patches/normalisation_o{order}.log",
     wildcard_constraints:
@@ -112,65 +124,41 @@ rule cosmo_normalisation:
         "../scripts/cosmo_normalisation.py"
 
 
-rule cosmo_train:
-    input:
-        unpack(get_cosmo_run_inputs),
-    output:
-        metrics="results/cosmo/metrics/{run}.json",
-        model="results/cosmo/models/{run}/model.keras",
-    log:
-        "logs/cosmo/runs/{run}.log",
-    benchmark:
-        "benchmarks/workflow/cosmo/runs/{run}.tsv"
-    wildcard_constraints:
-        run=r"(fcn|cnn|fcn2d|cnn2d)-[A-Za-z0-9_]+-o\d+-n[0-9.]+",
-    conda:
-        "../envs/deepsphere.yaml"
-    threads: 2
-    resources:
-        mem_mb=get_cosmo_mem_mb,
-        runtime=1440,
-        gpu=1,
-    params:
-        spec=get_cosmo_run_params,
-    script:
-        "../scripts/cosmo_train.py"
-
-
 rule cosmo_svm:
     input:
-        unpack(get_cosmo_run_inputs),
+        unpack(lambda wildcards: RUNS.get("cosmo", wildcards.run).inputs),
     output:
-        metrics="results/cosmo/metrics/{run}.json",
-        model="results/cosmo/models/{run}/svm.json",
+        metrics=f"{COSMO_PATHS.results}/metrics/{{run}}.json",
+        model=f"{COSMO_PATHS.results}/models/{{run}}/svm.json",
     log:
         "logs/cosmo/runs/{run}.log",
     benchmark:
         "benchmarks/workflow/cosmo/runs/{run}.tsv"
     wildcard_constraints:
-        run=r"(psd|hist)-none-o\d+-n[0-9.]+",
+        run=RUNS.wildcard("svm", "cosmo"),
     conda:
         "../envs/deepsphere.yaml"
     threads: 1
     resources:
-        mem_mb=get_cosmo_mem_mb,
+        mem_mb=lambda wildcards, attempt: RUNS.get("cosmo", wildcards.run).mem_mb
+        * attempt,
         runtime=720,
     params:
-        spec=get_cosmo_run_params,
+        spec=lambda wildcards: RUNS.get("cosmo", wildcards.run).to_dict(),
     script:
         "../scripts/cosmo_svm.py"
 
 
 rule cosmo_tables:
     input:
-        get_cosmo_all_metrics,
+        COSMO_METRICS,
     output:
-        table2_csv="results/cosmo/tables/table2.csv",
-        table2_md="results/cosmo/tables/table2.md",
-        grid_csv="results/cosmo/tables/grid.csv",
-        grid_md="results/cosmo/tables/grid.md",
-        checks_csv="results/cosmo/tables/checks.csv",
-        checks_md="results/cosmo/tables/checks.md",
+        table2_csv=f"{COSMO_PATHS.results}/tables/table2.csv",
+        table2_md=f"{COSMO_PATHS.results}/tables/table2.md",
+        grid_csv=f"{COSMO_PATHS.results}/tables/grid.csv",
+        grid_md=f"{COSMO_PATHS.results}/tables/grid.md",
+        checks_csv=f"{COSMO_PATHS.results}/tables/checks.csv",
+        checks_md=f"{COSMO_PATHS.results}/tables/checks.md",
     log:
         "logs/cosmo/tables.log",
     localrule: True
@@ -182,7 +170,7 @@ rule cosmo_tables:
         runtime=10,
     params:
         cosmo=lambda wildcards: {
-            k: config["cosmo"][k] for k in ("grid", "table2", "acceptance", "source")
+            k: COSMO[k] for k in ("grid", "table2", "acceptance", "source")
         },
     script:
         "../scripts/cosmo_tables.py"
@@ -190,9 +178,9 @@ rule cosmo_tables:
 
 rule cosmo_cost_figure:
     input:
-        get_cosmo_table2_metrics,
+        COSMO_TABLE2_METRICS,
     output:
-        "results/cosmo/figures/cost_accuracy.png",
+        f"{COSMO_PATHS.results}/figures/cost_accuracy.png",
     log:
         "logs/cosmo/cost_figure.log",
     localrule: True
@@ -203,16 +191,18 @@ rule cosmo_cost_figure:
         mem_mb=1000,
         runtime=10,
     params:
-        table2=lambda wildcards: config["cosmo"]["table2"],
+        table2=lambda wildcards: COSMO["table2"],
     script:
         "../scripts/cosmo_cost_figure.py"
 
 
 rule cosmo_example_maps:
     input:
-        unpack(get_cosmo_example_inputs),
+        maps=COSMO_PATHS.maps,
+        patches=COSMO_PATHS.run_inputs(COSMO["table2"]["order"])["test"],
+        normalisation=COSMO_PATHS.run_inputs(COSMO["table2"]["order"])["normalisation"],
     output:
-        "results/cosmo/figures/example_maps.png",
+        f"{COSMO_PATHS.results}/figures/example_maps.png",
     log:
         "logs/cosmo/example_maps.log",
     localrule: True
@@ -223,7 +213,7 @@ rule cosmo_example_maps:
         mem_mb=2000,
         runtime=10,
     params:
-        noise=lambda wildcards: config["cosmo"]["table2"]["noise"],
+        noise=lambda wildcards: COSMO["table2"]["noise"],
         seed=lambda wildcards: config["seed"],
     script:
         "../scripts/cosmo_example_maps.py"

@@ -1,9 +1,15 @@
-"""The graph rule: one cached graph file per definition (sampling, size, k, width, subset)."""
+"""The graph rule: one cached graph file per definition (sampling, size, k, width, subset).
+
+A data-defined graph (``{"sampling": "positions", "positions": <file>, ...}``) takes its
+vertices from a positions file that another rule writes; that file is this rule's input.
+"""
 
 
 rule build_graph:
+    input:
+        positions=get_graph_positions,
     output:
-        "data/interim/graphs/{graph_id}.npz",
+        f"{GRAPHS}/{{graph_id}}.npz",
     log:
         "logs/graphs/{graph_id}.log",
     benchmark:

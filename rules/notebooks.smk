@@ -1,12 +1,19 @@
 """The explanatory notebooks, executed with papermill so that they can never rot."""
 
+NOTEBOOKS = config["notebooks"]
+TARGETS["notebooks"] = [f"{RESULTS}/notebooks/{name}.ipynb" for name in NOTEBOOKS]
+
+
+wildcard_constraints:
+    notebook="|".join(NOTEBOOKS) or r"(?!x)x",
+
 
 rule notebook:
     input:
         notebook="notebooks/{notebook}.ipynb",
     output:
-        notebook="results/notebooks/{notebook}.ipynb",
-        figures=directory("results/notebooks/figures/{notebook}"),
+        notebook=f"{RESULTS}/notebooks/{{notebook}}.ipynb",
+        figures=directory(f"{RESULTS}/notebooks/figures/{{notebook}}"),
     log:
         "logs/notebooks/{notebook}.log",
     conda:
@@ -16,6 +23,6 @@ rule notebook:
         mem_mb=3000,
         runtime=20,
     params:
-        parameters=get_notebook_parameters,
+        parameters=lambda wildcards: NOTEBOOKS[wildcards.notebook],
     script:
         "../scripts/run_notebook.py"

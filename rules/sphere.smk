@@ -1,5 +1,23 @@
 """Sphere study: equivariance error (paper Fig. 2), kernel widths (Fig. 3), filtering speed."""
 
+from deepsphere.experiments.sphere import rules as sphere_rules
+from deepsphere.workflow.resources import filtering_speed_mem_mb, v1_heuristic_mem_mb
+
+SPHERE = config["sphere"]
+SPHERE_EQ = SPHERE["equivariance"]
+SPHERE_KW = SPHERE["kernel_widths"]
+SPHERE_FS = SPHERE["filtering_speed"]
+SPHERE_PATHS = sphere_rules.SpherePaths(ROOTS, SPHERE)
+SPHERE_TABLES, SPHERE_FIGURES, SPHERE_METRICS = (
+    SPHERE_PATHS.tables,
+    SPHERE_PATHS.figures,
+    SPHERE_PATHS.metrics,
+)
+SPHERE_ELL_STEPS = {r["nside"]: r["ell_step"] for r in SPHERE_EQ["resolutions"]}
+for _definition in sphere_rules.study_graphs(SPHERE):
+    graph_path(_definition)
+TARGETS["sphere"] = SPHERE_PATHS.targets()
+
 
 wildcard_constraints:
     sphere_graph=r"v1|knn[1-9][0-9]*",
@@ -9,7 +27,11 @@ wildcard_constraints:
 
 rule sphere_equivariance_curve:
     input:
-        graph=get_sphere_study_graph,
+        graph=lambda wildcards: graph_path(
+            sphere_rules.study_graph_definition(
+                wildcards.sphere_graph, int(wildcards.nside)
+            )
+        ),
     output:
         f"{SPHERE_METRICS}/equivariance/{{sphere_graph}}_nside{{nside}}.csv",
     log:
@@ -23,7 +45,7 @@ rule sphere_equivariance_curve:
         mem_mb=2000,
         runtime=60,
     params:
-        ell_step=get_sphere_ell_step,
+        ell_step=lambda wildcards: SPHERE_ELL_STEPS[int(wildcards.nside)],
         n_signals=SPHERE_EQ["n_signals"],
         n_rotations=SPHERE_EQ["n_rotations"],
         rotation=SPHERE_EQ["rotation"],
@@ -36,7 +58,7 @@ rule sphere_equivariance_curve:
 
 rule sphere_equivariance_table:
     input:
-        curves=SPHERE_CURVES,
+        curves=SPHERE_PATHS.curves,
     output:
         csv=f"{SPHERE_TABLES}/equivariance_error.csv",
         md=f"{SPHERE_TABLES}/equivariance_error.md",
@@ -58,7 +80,11 @@ rule sphere_equivariance_table:
 
 rule sphere_kernel_width_search:
     input:
-        graph=get_sphere_width_graph,
+        graph=lambda wildcards: graph_path(
+            sphere_rules.study_graph_definition(
+                f"knn{wildcards.k}", int(wildcards.nside)
+            )
+        ),
     output:
         f"{SPHERE_METRICS}/kernel_widths/nside{{nside}}_k{{k}}.csv",
     log:
@@ -87,7 +113,7 @@ rule sphere_kernel_width_search:
 
 rule sphere_kernel_widths_table:
     input:
-        searches=SPHERE_WIDTH_SEARCHES,
+        searches=SPHERE_PATHS.width_searches,
     output:
         csv=f"{SPHERE_TABLES}/kernel_widths.csv",
         md=f"{SPHERE_TABLES}/kernel_widths.md",
@@ -101,7 +127,7 @@ rule sphere_kernel_widths_table:
         "../envs/deepsphere.yaml"
     threads: 1
     resources:
-        mem_mb=1000 + 12 * max(SPHERE_KW["v1_nsides"]) ** 2 * 150 // 2**20,
+        mem_mb=v1_heuristic_mem_mb(max(SPHERE_KW["v1_nsides"])),
         runtime=20,
     params:
         v1_nsides=SPHERE_KW["v1_nsides"],
@@ -113,7 +139,19 @@ rule sphere_kernel_widths_table:
 # Takes every core so that no other job competes with the timings.
 rule sphere_filtering_speed:
     input:
-        unpack(get_sphere_speed_graphs),
+        unpack(
+            lambda wildcards: {
+                "full": graph_path(
+                    sphere_rules.speed_graph_definition(wildcards.nside)
+                ),
+                **{
+                    f"patch{o}": graph_path(
+                        sphere_rules.speed_graph_definition(wildcards.nside, o)
+                    )
+                    for o in SPHERE_FS["patch_orders"]
+                },
+            }
+        ),
     output:
         f"{SPHERE_METRICS}/filtering_speed/nside{{nside}}.csv",
     log:
@@ -124,7 +162,7 @@ rule sphere_filtering_speed:
         "../envs/deepsphere.yaml"
     threads: workflow.cores
     resources:
-        mem_mb=get_sphere_speed_mem_mb,
+        mem_mb=lambda wildcards: filtering_speed_mem_mb(int(wildcards.nside)),
         runtime=60,
     params:
         Ks=SPHERE_FS["chebyshev_K"],
@@ -138,7 +176,7 @@ rule sphere_filtering_speed:
 
 rule sphere_filtering_speed_table:
     input:
-        speeds=SPHERE_SPEEDS,
+        speeds=SPHERE_PATHS.speeds,
     output:
         csv=f"{SPHERE_TABLES}/filtering_speed.csv",
         md=f"{SPHERE_TABLES}/filtering_speed.md",

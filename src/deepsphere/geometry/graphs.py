@@ -13,6 +13,8 @@ Graph definitions (dicts; every key below is required unless a default is given)
     {"sampling": "icosahedral", "level": 5, "graph": "knn", "k": 6, "t": "mean-distance"}
     {"sampling": "points", "lon_deg": [...], "lat_deg": [...], "graph": "knn", "k": 10,
      "t": "mean-distance"}
+    {"sampling": "positions", "positions": "data/interim/ghcn/stations.csv", "graph": "knn",
+     "k": 10, "t": "mean-distance"}   # data-defined: vertices read from a positions file
 
 ``indexes`` (HEALPix) is ``None`` (full sphere), ``{"order": o, "patch": p}`` (a NEST patch,
 see ``sampling.healpix_patch_indexes``) or a list of pixel numbers (partial sphere).
@@ -58,6 +60,7 @@ from ._sparse_graphs import (
     padded_rows_to_csr,
     union_with_transpose,
 )
+from .positions import read_positions
 from .sampling import SphereSampling
 
 __all__ = [
@@ -253,6 +256,7 @@ _KEYS = {
     ("equiangular", "khasanova"): ({"sampling", "bandwidth", "grid", "graph"}, set()),
     ("icosahedral", "knn"): ({"sampling", "level", "graph"}, {"k", "t"}),
     ("points", "knn"): ({"sampling", "lon_deg", "lat_deg", "graph", "k"}, {"t"}),
+    ("positions", "knn"): ({"sampling", "positions", "graph", "k"}, {"t"}),
 }
 
 
@@ -287,6 +291,9 @@ def build_graph(definition: dict) -> SphereGraph:
         return equiangular_khasanova_graph(d["bandwidth"], grid=d["grid"])
     if kind == "icosahedral":
         return icosahedral_graph(d["level"], k=d.get("k", 6), t=d.get("t", "mean-distance"))
+    if kind == "positions":  # the vertices are a file's: the definition keeps its path
+        g = points_knn_graph(*read_positions(d["positions"]), d["k"], t=d.get("t", "mean-distance"))
+        return SphereGraph(g.weights, g.sampling, dict(d))
     return points_knn_graph(d["lon_deg"], d["lat_deg"], d["k"], t=d.get("t", "mean-distance"))
 
 
@@ -329,6 +336,10 @@ def graph_id(definition: dict) -> str:
         head = f"equiangular-b{sampling._check_bandwidth(d['bandwidth'])}-{grid.lower()}"
     elif kind == "icosahedral":
         head = f"icosahedral-l{int(d['level'])}"
+    elif kind == "positions":  # keyed by the file's path: its rule decides its content
+        path = str(d["positions"])
+        stem = "".join(c if c.isalnum() else "_" for c in os.path.basename(path).split(".")[0])
+        head = f"positions-{stem}-{_digest(path)}"
     else:
         pts = [np.asarray(d["lon_deg"], float).tolist(), np.asarray(d["lat_deg"], float).tolist()]
         head = f"points-n{len(pts[0])}-{_digest(pts)}"

@@ -1,20 +1,44 @@
-"""Workflow configuration: validation against config/schema.yaml and resource estimates.
+"""Workflow configuration: reading, schema validation per experiment, and the experiment list.
 
 The Snakefile calls :func:`validate_config` before any rule is defined, so a bad value is
-refused before any job runs, with one message that names every offending key.
+refused before any job runs, with one message that names every offending key. The schema is
+split: ``config/schema/common.yaml`` holds the top-level keys and the shared ``$defs``;
+``config/schema/<name>.yaml`` the section of experiment ``<name>``. An experiment is run only
+if its section is present; ``targets`` (optional) narrows what rule ``all`` builds.
 """
 
 from __future__ import annotations
 
+import copy
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+__all__ = [
+    "ConfigError",
+    "EXPERIMENTS",
+    "config_errors",
+    "experiments_in",
+    "load_config_file",
+    "load_schema",
+    "path_roots",
+    "targeted_experiments",
+    "validate_config",
+]
+
+#: Every experiment the workflow knows, in the order their rules are included. Each has a
+#: schema ``config/schema/<name>.yaml``, a rules file ``rules/<name>.smk`` and (for the
+#: experiments with code) a package ``deepsphere.experiments.<name>``.
+EXPERIMENTS = ("sphere", "notebooks", "cosmo")
+
+_DEFAULT_ROOTS = {"results": "results", "interim": "data/interim"}
+
 
 class ConfigError(ValueError):
-    """A workflow configuration that does not match config/schema.yaml."""
+    """A workflow configuration that cannot be read or does not match its schema."""
 
 
 def _key_path(path) -> str:
@@ -24,10 +48,36 @@ def _key_path(path) -> str:
     return key or "<top level>"
 
 
-def load_schema(schema_path: str | Path) -> dict:
-    """Read the JSON Schema (YAML syntax) that describes the workflow configuration."""
-    with open(schema_path) as stream:
-        return yaml.safe_load(stream)
+def load_config_file(path: str | Path) -> dict:
+    """Read a YAML config; a syntax error names the file, line and column, and the fix."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        problem = getattr(err, "problem", None) or str(err)
+        raise ConfigError(
+            f"{where}: YAML syntax error: {problem}. Fix that line (mind the indentation: "
+            "spaces only, no tabs; brackets and quotes closed)."
+        ) from None
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: a config must be a mapping of keys at the top level")
+    return config
+
+
+def load_schema(schema_dir: str | Path, names=EXPERIMENTS) -> dict:
+    """The whole schema: ``common.yaml`` with each experiment's section under ``properties``."""
+    schema_dir = Path(schema_dir)
+    schema = load_config_file(schema_dir / "common.yaml")
+    schema = copy.deepcopy(schema)
+    for name in names:
+        schema["properties"][name] = load_config_file(schema_dir / f"{name}.yaml")
+    return schema
 
 
 def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
@@ -45,9 +95,57 @@ def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
     return lines
 
 
-def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
-    """Raise :class:`ConfigError` naming every key of ``config`` that breaks the schema."""
-    errors = config_errors(config, load_schema(schema_path))
+def experiments_in(config: Mapping[str, Any]) -> list[str]:
+    """The experiments with a section in ``config``, in :data:`EXPERIMENTS` order."""
+    return [name for name in EXPERIMENTS if name in config]
+
+
+def targeted_experiments(config: Mapping[str, Any]) -> list[str]:
+    """What rule ``all`` builds: ``targets`` if given, else every experiment present."""
+    present = experiments_in(config)
+    return [t for t in config.get("targets", present)]
+
+
+def path_roots(config: Mapping[str, Any]) -> dict[str, str]:
+    """``{"results": ..., "interim": ...}``: the configured roots, with their defaults."""
+    return {key: str(config.get(key, default)).rstrip("/") for key, default in
+            _DEFAULT_ROOTS.items()}
+
+
+def _target_errors(config: Mapping[str, Any]) -> list[str]:
+    present = experiments_in(config)
+    return [
+        f"config key 'targets': '{t}' has no section in this config (experiments present: "
+        f"{', '.join(present) or 'none'}); add a '{t}:' section or remove it from targets"
+        for t in config.get("targets", []) if t not in present
+    ]
+
+
+def experiment_checks(name: str):
+    """``deepsphere.experiments.<name>.rules.config_checks`` if the experiment has one."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"deepsphere.experiments.{name}.rules")
+    except ModuleNotFoundError as err:
+        if err.name in (f"deepsphere.experiments.{name}", f"deepsphere.experiments.{name}.rules"):
+            return None
+        raise
+    return getattr(module, "config_checks", None)
+
+
+def validate_config(config: Mapping[str, Any], schema_dir: str | Path) -> None:
+    """Raise :class:`ConfigError` naming every key of ``config`` that is wrong.
+
+    First the schema, then (only if it passes) each present experiment's checks across keys
+    (``deepsphere.experiments.<name>.rules.config_checks(config) -> list[str]``, messages that
+    name the keys involved, e.g. an nside against a patch order), all before any job runs.
+    """
+    errors = config_errors(config, load_schema(schema_dir)) + _target_errors(config)
+    if not errors:
+        for name in experiments_in(config):
+            check = experiment_checks(name)
+            errors += check(config) if check is not None else []
     if errors:
         raise ConfigError(
             "The workflow configuration is invalid; fix these keys in the config file "
@@ -55,25 +153,21 @@ def validate_config(config: Mapping[str, Any], schema_path: str | Path) -> None:
         )
 
 
-def estimate_graph_mem_mb(definition: Mapping[str, Any]) -> int:
-    """Rough peak memory (MiB) of building one graph with its Laplacian.
+def main(argv=None) -> int:
+    """``python -m deepsphere.workflow.config FILE [SCHEMA_DIR]``: check a config file."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        print("usage: python -m deepsphere.workflow.config FILE [SCHEMA_DIR]", file=sys.stderr)
+        return 2
+    schema_dir = argv[1] if len(argv) > 1 else "config/schema"
+    try:
+        validate_config(load_config_file(argv[0]), schema_dir)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 1
+    print(f"{argv[0]}: valid")
+    return 0
 
-    Measured on the HEALPix builds (benchmarks/graph_build.py): about 14 GB for the
-    50 M-vertex, 8-neighbour graph at nside 2048, i.e. ~35 bytes per vertex and neighbour.
-    """
-    sampling = definition.get("sampling")
-    if sampling == "healpix":
-        indexes = definition.get("indexes")
-        n = 12 * int(definition["nside"]) ** 2
-        if isinstance(indexes, Mapping):  # a NEST patch {"order": o, "patch": p}
-            n //= 12 * int(indexes["order"]) ** 2
-        elif indexes is not None:
-            n = len(indexes)
-    elif sampling == "equiangular":
-        n = 4 * int(definition["bandwidth"]) ** 2
-    elif sampling == "icosahedral":
-        n = 10 * 4 ** int(definition["level"]) + 2
-    else:
-        n = len(definition.get("lon_deg", ())) or 10_000
-    k = int(definition.get("k", 8))
-    return int(n * max(k, 8) * 35 / 2**20) + 500
+
+if __name__ == "__main__":
+    raise SystemExit(main())

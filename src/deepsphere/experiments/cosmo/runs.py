@@ -1,193 +1,32 @@
-"""Cosmo experiment orchestration: the data of a cell, one run (train, evaluate, time).
+"""Cosmo SVM runs: PSD or histogram features + a linear SVM (rule cosmo_svm).
 
-A run is one (method, order, noise[, graph]) cell (:class:`CosmoRun`); the workflow trains and
-evaluates each one with :func:`run_network` (DeepSphere FCN/CNN on the patch graphs, or the 2-D
-CNN/FCN on quad-tree images) or :func:`run_svm` (PSD or histogram features + linear SVM).
-Every run writes ``results/cosmo/metrics/<run_id>.json``: the test metrics, the run config,
-the per-sample inference time with the hardware it ran on, and the provenance (package
-versions, git commit). The config section is ``config["cosmo"]`` (see config/config.yaml).
-
-Seeds: the train/validation split and the fixed validation/test noise are functions of
-``(seed, order, noise)`` only, so every method of a cell sees the same noisy samples; each run's
-weights, data order and training noise derive from ``(seed, run_id)``.
+The network runs (DeepSphere FCN/CNN, the 2-D CNN/FCN) go through the shared network run
+(``deepsphere.workflow.network_run``) with this experiment's data loader (``data.py``). Every
+run writes ``results/cosmo/metrics/<run_id>.json``: the test metrics, the run config, the
+per-sample inference time with the hardware it ran on, and the provenance.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import platform
-import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from deepsphere.experiments.cosmo import baselines as bl
-from deepsphere.experiments.cosmo.noise import add_fixed_noise, stratified_split
-from deepsphere.experiments.cosmo.plan import (
-    PLANAR_METHODS,
-    SVM_METHODS,
-    CosmoRun,
-    batch_size,
-    run_config,
-    run_seed,
-)
-from deepsphere.experiments.cosmo.preprocess import load_normalisation, load_patch_cache, normalise
+from deepsphere.experiments.cosmo.data import CosmoData, load_run
+from deepsphere.experiments.cosmo.noise import add_fixed_noise
+from deepsphere.experiments.cosmo.plan import SVM_METHODS, CosmoRun, batch_size, run_seed
+from deepsphere.io.atomic import atomic_write_json
+from deepsphere.runtime.timing import time_per_sample
 from deepsphere.training.seeds import derive_seed
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CosmoData", "load_cosmo_data", "load_run", "hardware_label", "time_per_sample", "run_network",
-           "psd_settings", "run_svm"]
-
-# --------------------------------------------------------------------------- data
-@dataclass(frozen=True)
-class CosmoData:
-    """Normalised patches ``(n, npix_patch)`` float32: training clean (noise is drawn per batch),
-    validation and test with one fixed seeded noise draw; ``*_patch`` are NEST patch numbers."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    train_patch: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    val_patch: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    test_patch: np.ndarray
-    nside: int
-    order: int
+__all__ = ["psd_settings", "run_svm", "run_svm_spec"]
 
 
-def load_cosmo_data(train_cache, test_cache, normalisation, *, noise: float,
-                    val_fraction: float, seed: int) -> CosmoData:
-    """Read both caches, normalise by the TRAINING std, split, add the fixed noise."""
-    stats = load_normalisation(normalisation)
-    train, test = load_patch_cache(train_cache), load_patch_cache(test_cache)
-    for key in ("nside", "order"):
-        if int(train.attrs[key]) != int(test.attrs[key]) or int(train.attrs[key]) != stats[key]:
-            raise ValueError(f"{train_cache}, {test_cache} and {normalisation} disagree on {key}: "
-                             "rebuild them from the same config")
-    nside, order = int(train.attrs["nside"]), int(train.attrs["order"])
-    tr, va = stratified_split(train.y, val_fraction, derive_seed(seed, 1, order))
-    cell = derive_seed(seed, 3, order, int(round(noise * 1000)))
-    x = normalise(train.x, stats)
-    return CosmoData(
-        x[tr], train.y[tr], train.patch_index[tr],
-        add_fixed_noise(x[va], noise, derive_seed(cell, 0)), train.y[va], train.patch_index[va],
-        add_fixed_noise(normalise(test.x, stats), noise, derive_seed(cell, 1)), test.y,
-        test.patch_index, nside, order,
-    )
-
-
-def load_run(spec: dict, train_cache, test_cache, normalisation):
-    """The run and its data, from the ``spec`` a workflow step passes (keys ``run``, ``cosmo``,
-    ``seed``): what every cosmo training or SVM step starts with."""
-    run = CosmoRun(**{k: spec["run"][k] for k in ("method", "order", "noise", "graph")})
-    data = load_cosmo_data(train_cache, test_cache, normalisation, noise=run.noise,
-                           val_fraction=spec["cosmo"]["val_fraction"], seed=spec["seed"])
-    return run, data
-
-
-# --------------------------------------------------------------------------- timing
-def hardware_label() -> str:
-    """The device inference ran on: GPU name(s) if TensorFlow sees one, else the CPU model.
-
-    TensorFlow is asked only if this process already imported it (a network run): an SVM run
-    never uses it, and importing it just for the label costs seconds per job.
-    """
-    tf = sys.modules.get("tensorflow")
-    try:
-        if tf is None:
-            raise ImportError("TensorFlow not in use")
-
-        gpus = tf.config.list_physical_devices("GPU")
-        names = [tf.config.experimental.get_device_details(g).get("device_name", g.name)
-                 for g in gpus]
-        if names:
-            return "GPU: " + ", ".join(names)
-    except Exception:  # noqa: BLE001 - no TF or no GPU details: fall back to the CPU
-        pass
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"CPU: {model or platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
-
-
-def time_per_sample(predict, x: np.ndarray, batch: int, repeats: int) -> dict:
-    """Median over ``repeats`` of (wall time of ``predict`` on one batch) / batch, in ms.
-
-    ``predict`` is called once first (warm-up, not timed). The paper reports t_batch / batch.
-    """
-    xb = x[:batch]
-    predict(xb)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        predict(xb)
-        times.append(time.perf_counter() - t0)
-    return {"per_sample_ms": 1000 * float(np.median(times)) / len(xb), "batch_size": len(xb),
-            "repeats": repeats, "hardware": hardware_label()}
-
-
-def _update_json(path: Path, extra: dict) -> None:
-    record = json.loads(path.read_text())
-    record.update(extra)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
-    os.replace(tmp, path)
-
-
-# --------------------------------------------------------------------------- runs
-def run_network(cosmo: dict, run: CosmoRun, data: CosmoData, *, seed: int, out_dir,
-                metrics_path, graphs: dict | None = None, threads: int | None = None) -> dict:
-    """Train (``deepsphere.training.loop.fit``, checkpoints in ``out_dir``) and evaluate one network.
-
-    ``graphs``: ``{graph_id: SphereGraph}`` prebuilt by the graph rule (DeepSphere runs).
-    Returns the metrics dict; writes ``out_dir/model.keras`` and ``metrics_path``.
-    """
-    from deepsphere.training.loop import evaluate, fit
-
-    config = run_config(cosmo, run, seed)
-    if run.method in PLANAR_METHODS:
-        from deepsphere.models.planar import build_planar_model
-
-        def shape(x):
-            return bl.nest_patch_to_image(x)[..., None]
-
-        def factory():
-            return build_planar_model(config["model"])
-    else:
-        def shape(x):
-            return x[..., None]
-
-        factory = None
-    result = fit(config, (shape(data.x_train), data.y_train), (shape(data.x_val), data.y_val),
-                 out_dir=out_dir, model=factory, laplacians=graphs, threads=threads, verbose=2)
-    x_test = shape(data.x_test)
-    bs = config["training"]["batch_size"]
-    metrics = evaluate(result.model, (x_test, data.y_test), task="classification",
-                       out_path=metrics_path, config=config, batch_size=bs)
-    timing = time_per_sample(result.model.predict_on_batch, x_test, bs,
-                             int(cosmo["timing"]["repeats"]))
-    _update_json(Path(metrics_path), {
-        "run": run.to_dict(), "timing": timing, "selected_epoch": result.selected_epoch,
-        "n_samples": {"train": len(data.y_train), "val": len(data.y_val),
-                      "test": len(data.y_test)},
-    })
-    log.info("%s: test accuracy %.4f, %.3f ms/sample", run.run_id, metrics["accuracy"],
-             timing["per_sample_ms"])
-    return metrics
-
-
+# --------------------------------------------------------------------------- SVM runs
 def psd_settings(cosmo: dict, nside: int, order: int) -> dict:
     """``lmax`` and ``iter`` of the PSD features from ``cosmo.baselines.psd`` (optional).
 
@@ -260,9 +99,16 @@ def run_svm(cosmo: dict, run: CosmoRun, data: CosmoData, *, seed: int, model_pat
                         "n_samples": {"train": len(data.y_train), "val": len(data.y_val),
                                       "test": len(data.y_test)}}),
     ):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
-        os.replace(tmp, path)
+        atomic_write_json(path, obj)
     log.info("%s: C=%g, test accuracy %.4f", run.run_id, sel.C, metrics["accuracy"])
     return metrics
+
+
+def run_svm_spec(spec, inputs, *, model_path, metrics_path) -> dict:
+    """An SVM run from its :class:`~deepsphere.workflow.runs.RunSpec` (rule cosmo_svm)."""
+    from deepsphere.workflow.runs import RunSpec
+
+    spec = spec if isinstance(spec, RunSpec) else RunSpec.from_dict(spec)
+    run, data = load_run(spec.data, inputs)
+    return run_svm(spec.data["cosmo"], run, data, seed=spec.data["seed"], model_path=model_path,
+                   metrics_path=metrics_path)

@@ -1,0 +1,11 @@
+"""Train, evaluate, time and record one network run of any experiment (rule train_network)."""
+
+from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.network_run import run_network
+
+with log_to_file(snakemake.log[0]):
+    inputs = dict(snakemake.input.items())
+    graph_paths = inputs.pop("graphs", [])
+    run_network(snakemake.params.spec, inputs, metrics_path=snakemake.output.metrics,
+                model_path=snakemake.output.model, graph_paths=graph_paths,
+                threads=snakemake.threads)  # fmt: skip
