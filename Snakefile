@@ -21,7 +21,7 @@ min_version("9.19")
 # into it, so that no paper setting leaks into the demo (Snakemake merges dicts by default).
 # The default config is read by our loader, whose syntax errors name the file and line.
 if not workflow.overwrite_configfiles:
-    config.update(load_config_file(workflow.source_path("config/config.yaml")))
+    config.update(load_config_file(Path(workflow.basedir) / "config" / "config.yaml"))
 
 
 validate_config(config, Path(workflow.basedir) / "config" / "schema")

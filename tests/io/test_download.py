@@ -225,22 +225,26 @@ def test_mirror_fallback(server, tmp_path):
 
 
 def test_hand_placed_file_is_used_without_network(server, tmp_path):
-    manual = tmp_path / "manual" / "training.zip"
+    manual = tmp_path / "manual" / "data.zip"
     manual.parent.mkdir()
     manual.write_bytes(GOOD)
     server.close()
     dest = fetch(_src([f"{server.url}/forbidden.zip"]), tmp_path / "raw" / "data.zip",
-                 manual_paths=[manual], **FAST)
+                 manual_dir=manual.parent, **FAST)
     assert dest.read_bytes() == GOOD
     assert _leftovers(dest.parent) == ["data.zip"]
+    dest.unlink()  # what Snakemake does to a failed job's outputs
+    assert manual.read_bytes() == GOOD  # the hand-placed file survives
 
 
 @pytest.mark.parametrize("where", ["dest", "manual"])
 def test_hand_placed_file_with_wrong_checksum(server, tmp_path, where):
-    placed = tmp_path / ("data.zip" if where == "dest" else "manual.zip")
+    (tmp_path / "manual").mkdir()
+    placed = tmp_path / ("data.zip" if where == "dest" else "manual/data.zip")
     placed.write_bytes(OTHER)
     with pytest.raises(ChecksumMismatch) as err:
-        fetch(_src([f"{server.url}/good.zip"]), tmp_path / "data.zip", manual_paths=[placed], **FAST)
+        fetch(_src([f"{server.url}/good.zip"]), tmp_path / "data.zip",
+              manual_dir=tmp_path / "manual", **FAST)
     msg = str(err.value)
     assert str(placed.resolve()) in msg and MD5_GOOD in msg and MD5_OTHER in msg
     assert "delete it" in msg

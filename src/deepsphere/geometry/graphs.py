@@ -44,11 +44,12 @@ import json
 import math
 import numbers
 import os
-import tempfile
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+
+from deepsphere.io.atomic import atomic_path
 
 from . import _healpix_graphs as graphs_healpix
 from . import kernel_widths, sampling
@@ -358,24 +359,16 @@ def graph_id(definition: dict) -> str:
 
 
 def save_graph(path, graph: SphereGraph) -> None:
-    """Write a graph to ``path`` (.npz) atomically: a temporary file, then ``os.replace``."""
-    path = os.fspath(path)
+    """Write a graph to ``path`` (.npz) atomically (``deepsphere.io.atomic``)."""
     w = graph.weights
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(
-                f, data=w.data, indices=w.indices, indptr=w.indptr,
-                shape=np.asarray(w.shape, dtype=np.int64), vectors=graph.sampling.vectors,
-                definition=np.asarray(json.dumps(graph.definition)),
-                sampling_kind=np.asarray(graph.sampling.kind),
-                sampling_params=np.asarray(json.dumps(graph.sampling.params)),
-            )
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as f:
+        np.savez(
+            f, data=w.data, indices=w.indices, indptr=w.indptr,
+            shape=np.asarray(w.shape, dtype=np.int64), vectors=graph.sampling.vectors,
+            definition=np.asarray(json.dumps(graph.definition)),
+            sampling_kind=np.asarray(graph.sampling.kind),
+            sampling_params=np.asarray(json.dumps(graph.sampling.params)),
+        )
 
 
 def load_graph(path) -> SphereGraph:

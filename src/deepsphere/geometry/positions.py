@@ -27,7 +27,7 @@ def write_positions(path: str | os.PathLike, lon_deg, lat_deg, ids=None) -> Path
     head = "id,lon_deg,lat_deg" if ids is not None else "lon_deg,lat_deg"
     rows = [head]
     for i in range(lon.size):
-        values = f"{lon[i]!r},{lat[i]!r}"
+        values = f"{float(lon[i])!r},{float(lat[i])!r}"
         rows.append(f"{ids[i]},{values}" if ids is not None else values)
     return atomic_write_text(path, "\n".join(rows) + "\n")
 

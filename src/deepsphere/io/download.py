@@ -7,51 +7,56 @@ whether access is gated, and what a person must do to obtain it by hand.
 :func:`fetch` guarantees that ``dest`` either does not exist or holds exactly the file whose
 checksum is recorded in the source:
 
-- ``dest`` already present with the right checksum: returned without any network access.
-- ``dest`` present with the wrong checksum (placed by hand): :class:`ChecksumMismatch`, naming the
-  file, the expected and actual checksums and the fix. The file is left untouched (it is not ours).
+- ``dest`` already present with the right checksum: returned without any network access; with
+  the wrong checksum: :class:`ChecksumMismatch` (fix: delete it and rerun).
+- ``manual_dir / source.name`` present (placed by hand): verified, then hard-linked (or copied)
+  atomically onto ``dest``, without network. Nothing here ever writes, moves or deletes a file in
+  ``manual_dir``: a workflow may delete ``dest`` (e.g. Snakemake deletes a failed job's outputs)
+  and the hand-placed copy survives. A wrong file there is refused and left untouched.
 - Otherwise each URL is tried in turn, resuming into ``dest + ".part"`` with HTTP ``Range``.
   Transient failures (connection errors, timeouts, truncated bodies, HTTP 5xx/408/429) are retried
-  with exponential backoff. HTTP 401/403 (gated) and 404/410 (gone) are not retried for that URL;
-  when every URL failed that way, :class:`ManualDownloadRequired` says what to do.
+  with exponential backoff. HTTP 401/403 (gated) and 404/410 (gone) are permanent for that URL.
 - The finished ``.part`` is verified, then renamed onto ``dest`` with :func:`os.replace`.
   A wrong checksum deletes the ``.part`` and raises :class:`ChecksumMismatch`.
+- Only when EVERY URL failed permanently: :class:`ManualDownloadRequired` (place it by hand). If
+  any URL failed only transiently: :class:`RetryableDownloadError` (says which URL failed how;
+  retry later). Both list the file with its hand-placement path, size and checksum, and that path
+  is ``manual_dir / name``, never ``dest`` (unless no ``manual_dir`` is given).
 
-:func:`fetch_all` fetches several sources into one directory and, if any needs manual placement,
-raises one error that lists every missing file with its checksum and absolute target path.
+:func:`fetch_all` fetches several sources into one directory and raises one error that lists
+every file still missing (not only the first).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import http.client
 import os
 import shutil
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
+from deepsphere.io._http import Permanent, RangeNotSatisfiable, Transient, download_once
+from deepsphere.io.atomic import atomic_path
+from deepsphere.io.source import Source, file_checksum
 
 __all__ = [
     "Source",
+    "Missing",
     "DownloadError",
     "ChecksumMismatch",
+    "FilesMissing",
     "ManualDownloadRequired",
+    "RetryableDownloadError",
     "file_checksum",
     "fetch",
     "fetch_all",
+    "verify_files",
 ]
 
-_ALGORITHMS = {"md5": 32, "sha256": 64}
-_CHUNK = 1 << 20  # bytes per read
-_PERMANENT = {401: "gated", 403: "gated", 404: "gone", 410: "gone"}
-_USER_AGENT = "deepsphere-download/0.1 (+https://github.com/deepsphere)"
+_WHY = {"gated": "access is restricted", "gone": "the file is not there any more"}
 
 
 class DownloadError(RuntimeError):
@@ -62,92 +67,53 @@ class ChecksumMismatch(DownloadError):
     """A file (downloaded or placed by hand) does not have the recorded checksum."""
 
 
-class ManualDownloadRequired(DownloadError):
-    """The file cannot be downloaded automatically (gated or gone); a person must place it.
-
-    Attributes:
-        missing: ``[(source, absolute target path), ...]`` still to be placed by hand.
-        reasons: one line per failed URL.
-    """
-
-    def __init__(self, missing: Sequence[tuple[Source, Path]], reasons: Sequence[str]):
-        super().__init__(_manual_message(missing, reasons))
-        self.missing = list(missing)
-        self.reasons = list(reasons)
-
-
 @dataclass(frozen=True)
-class Source:
-    """One remote file.
+class Missing:
+    """A file still missing after :func:`fetch`.
 
     Attributes:
-        name: file name (the default basename at the destination), e.g. ``"training.zip"``.
-        urls: URLs to try in order: primary first, then mirrors.
-        checksum: ``"md5:<32 hex>"`` or ``"sha256:<64 hex>"``.
-        size: size in bytes if known (checked before hashing; ``None`` if unknown).
-        gated: ``True`` if the host requires permission (HTTP 401/403 is then expected).
-        instructions: what a person must do to get the file by hand (e.g. request access).
-        page: the human-readable landing page (e.g. the Zenodo record).
+        source: the file.
+        place_at: absolute path where a person may put it by hand (``manual_dir / name``).
+        reasons: one line per URL: how it failed.
+        transient: some URL failed only transiently (retrying later may work).
+        in_manual_dir: ``place_at`` is in a hand-placement folder (never written or deleted here).
     """
 
-    name: str
-    urls: tuple[str, ...]
-    checksum: str
-    size: int | None = None
-    gated: bool = False
-    instructions: str = ""
-    page: str | None = None
-    _algo: str = field(init=False, repr=False, compare=False)
-    _hex: str = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self):
-        if isinstance(self.urls, str):
-            raise TypeError(f"Source {self.name!r}: urls must be a sequence of URLs, not one string")
-        object.__setattr__(self, "urls", tuple(self.urls))
-        if not self.urls:
-            raise ValueError(f"Source {self.name!r}: give at least one URL")
-        algo, sep, hexdigest = self.checksum.partition(":")
-        algo = algo.lower()
-        if not sep or algo not in _ALGORITHMS or len(hexdigest) != _ALGORITHMS[algo]:
-            raise ValueError(
-                f"Source {self.name!r}: checksum {self.checksum!r} must look like "
-                "'md5:<32 hex digits>' or 'sha256:<64 hex digits>'"
-            )
-        try:
-            int(hexdigest, 16)
-        except ValueError:
-            raise ValueError(f"Source {self.name!r}: checksum {self.checksum!r} is not hex") from None
-        object.__setattr__(self, "_algo", algo)
-        object.__setattr__(self, "_hex", hexdigest.lower())
-
-    @property
-    def algorithm(self) -> str:
-        """``"md5"`` or ``"sha256"``."""
-        return self._algo
-
-    @property
-    def hexdigest(self) -> str:
-        """The expected checksum, lower-case hex."""
-        return self._hex
+    source: Source
+    place_at: Path
+    reasons: tuple[str, ...]
+    transient: bool
+    in_manual_dir: bool
 
 
-def file_checksum(path: str | os.PathLike, algorithm: str, *, progress: bool = False) -> str:
-    """Hex digest (``"md5"`` or ``"sha256"``) of a file, read in 1 MiB chunks."""
-    h = hashlib.new(algorithm)
-    path = Path(path)
-    with (
-        open(path, "rb") as f,
-        tqdm(total=path.stat().st_size, unit="B", unit_scale=True, disable=not progress,
-             desc=f"{algorithm} {path.name}", leave=False) as bar,
-    ):
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-            bar.update(len(chunk))
-    return h.hexdigest()
+class FilesMissing(DownloadError):
+    """Some files could not be obtained; ``missing`` lists each (:class:`Missing`)."""
+
+    def __init__(self, missing: Sequence[Missing]):
+        self.missing = list(missing)
+        super().__init__(_missing_message(self.missing))
 
 
-def _verify_existing(source: Source, path: Path, *, progress: bool, placed_by: str) -> None:
-    """Raise :class:`ChecksumMismatch` unless ``path`` has the source's checksum."""
+class ManualDownloadRequired(FilesMissing):
+    """Every URL of every missing file failed permanently (gated or gone): place them by hand."""
+
+
+class RetryableDownloadError(FilesMissing):
+    """Some URL failed only transiently (timeouts, 5xx): retrying later may work."""
+
+
+def _missing_error(missing: Sequence[Missing]) -> FilesMissing:
+    cls = RetryableDownloadError if any(m.transient for m in missing) else ManualDownloadRequired
+    return cls(missing)
+
+
+def _expected(source: Source) -> str:
+    size = f"{source.size} bytes" if source.size is not None else "size not recorded"
+    return f"{source.algorithm} {source.hexdigest}, {size}"
+
+
+def _verify_existing(source: Source, path: Path, *, progress: bool, what: str, fix: str) -> None:
+    """Raise :class:`ChecksumMismatch` unless ``path`` has the source's size and checksum."""
     problem = None
     actual_size = path.stat().st_size
     if source.size is not None and actual_size != source.size:
@@ -158,101 +124,59 @@ def _verify_existing(source: Source, path: Path, *, progress: bool, placed_by: s
             problem = f"its {source.algorithm} is {actual}, expected {source.hexdigest}"
     if problem:
         raise ChecksumMismatch(
-            f"{path.resolve()} ({placed_by}) is not the expected {source.name!r}: {problem}.\n"
-            f"Fix: delete it to download it again, or replace it with the correct file "
-            f"(from {source.page or source.urls[0]}); it is then verified again."
+            f"{path.resolve()} ({what}) is not the expected {source.name!r}: {problem}.\nFix: {fix}"
         )
 
 
-def _manual_message(sources_and_paths: Sequence[tuple[Source, Path]], reasons: Sequence[str]) -> str:
-    lines = ["These files cannot be downloaded automatically:"]
-    lines += [f"  - {r}" for r in reasons]
+def _missing_message(missing: Sequence[Missing]) -> str:
+    retry = any(m.transient for m in missing)
+    if retry:
+        lines = [f"{len(missing)} file(s) could not be downloaded; some failures look temporary "
+                 "(connection errors, timeouts, HTTP 5xx/408/429), so retrying later may work:"]
+    else:
+        lines = [f"{len(missing)} file(s) cannot be downloaded automatically: every URL refused "
+                 "them (access restricted, or the file is gone), so they must be placed by hand:"]
+    for m in missing:
+        verdict = "temporary failure: retry" if m.transient else "every URL refused it"
+        lines.append(f"  - {m.source.name} ({verdict}):")
+        lines += [f"      {r}" for r in m.reasons]
+    steps = []
+    if retry:
+        steps.append("Re-run the same command later: temporary failures often pass, and an "
+                     "interrupted download resumes where it stopped.")
+    for instructions in dict.fromkeys(
+        f"{m.source.instructions}" + (f" ({m.source.page})" if m.source.page else "")
+        for m in missing if m.source.instructions
+    ):
+        steps.append(instructions)
+    where = (" (a folder that no workflow step writes or deletes)"
+             if all(m.in_manual_dir for m in missing) else "")
+    files = "".join(f"\n       {m.place_at}\n         {_expected(m.source)}\n"
+                    f"         from {m.source.urls[0]}" for m in missing)
+    if not retry:
+        hand = "Download these files by hand"
+    elif all(m.transient for m in missing):
+        hand = "Or, instead of retrying, download these files by hand"
+    else:
+        hand = ("Download by hand the files that every URL refused (and, instead of retrying, "
+                "the others)")
+    steps.append(f"{hand} and put them, unrenamed, exactly here{where}:{files}")
+    steps.append("Re-run the same command: files placed there are verified against these "
+                 "checksums and used without network access.")
     lines.append("What to do:")
-    step = 1
-    seen = set()
-    for src, _ in sources_and_paths:
-        if src.instructions and src.instructions not in seen:
-            seen.add(src.instructions)
-            page = f" ({src.page})" if src.page else ""
-            lines.append(f"  {step}. {src.instructions}{page}")
-            step += 1
-    lines.append(f"  {step}. Download these files by hand and put them exactly here:")
-    for src, path in sources_and_paths:
-        size = f", {src.size} bytes" if src.size is not None else ""
-        lines.append(f"       {path.resolve()}  ({src.algorithm} {src.hexdigest}{size})")
-        lines.append(f"         from {src.urls[0]}")
-    lines.append(
-        f"  {step + 1}. Re-run the same command/rule: the files are verified against these "
-        "checksums and used without network access."
-    )
+    lines += [f"  {i}. {step}" for i, step in enumerate(steps, 1)]
     return "\n".join(lines)
 
 
-class _Transient(Exception):
-    """A failure worth retrying."""
-
-
-class _Permanent(Exception):
-    """A failure not worth retrying for this URL: ``kind`` is ``"gated"`` or ``"gone"``."""
-
-    def __init__(self, message: str, kind: str):
-        super().__init__(message)
-        self.kind = kind
-
-
-class _RangeNotSatisfiable(Exception):
-    """HTTP 416 for our ``Range``: the ``.part`` is already complete, or is not a prefix."""
-
-
-def _download_once(
-    url: str, part: Path, *, timeout: float, progress: bool, name: str, gated: bool
-) -> None:
-    """One attempt: append to ``part`` from its current size (HTTP Range), or restart at 0."""
-    offset = part.stat().st_size if part.exists() else 0
-    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-    if offset:
-        request.add_header("Range", f"bytes={offset}-")
-    try:
-        response = urllib.request.urlopen(request, timeout=timeout)
-    except urllib.error.HTTPError as err:
-        if err.code == 416 and offset:
-            raise _RangeNotSatisfiable() from None
-        if err.code in _PERMANENT:
-            raise _Permanent(f"{url} answered HTTP {err.code} {err.reason}",
-                             _PERMANENT[err.code]) from None
-        raise _Transient(f"{url} answered HTTP {err.code} {err.reason}") from None
-    except (urllib.error.URLError, OSError) as err:
-        raise _Transient(f"{url}: {err}") from None
-    with response:
-        content_type = response.headers.get("Content-Type", "")
-        if gated and content_type.startswith("text/html") and not name.endswith((".html", ".htm")):
-            # Gated hosts often answer 200 with a login/request-access page instead of 403.
-            raise _Permanent(f"{url} answered an HTML page (a login or access-request page?) "
-                             "instead of the file", "gated")
-        if offset and response.status == 206:
-            content_range = response.headers.get("Content-Range", "")
-            if not content_range.startswith(f"bytes {offset}-"):
-                raise _Transient(f"{url}: unexpected Content-Range {content_range!r}")
-            mode = "ab"
-        else:  # 200: the server ignored Range, start over
-            offset, mode = 0, "wb"
-        length = response.headers.get("Content-Length")
-        expected = int(length) if length is not None else None
-        received = 0
+def _link_or_copy(src: Path, dest: Path) -> None:
+    """``dest`` := ``src`` atomically: a hard link (no copy; deleting ``dest`` keeps ``src``)
+    where the file system allows, else a copy. ``src`` itself is never modified."""
+    with atomic_path(dest) as tmp:
+        tmp.unlink()
         try:
-            with (
-                open(part, mode) as f,
-                tqdm(total=None if expected is None else offset + expected, initial=offset,
-                     unit="B", unit_scale=True, disable=not progress, desc=name) as bar,
-            ):
-                while chunk := response.read(_CHUNK):
-                    f.write(chunk)
-                    received += len(chunk)
-                    bar.update(len(chunk))
-        except (OSError, http.client.HTTPException) as err:  # e.g. IncompleteRead, reset
-            raise _Transient(f"{url}: connection lost after {received} bytes ({err!r})") from None
-    if expected is not None and received != expected:
-        raise _Transient(f"{url}: got {received} of {expected} bytes")
+            os.link(src, tmp)
+        except OSError:  # another file system, or links not supported
+            shutil.copyfile(src, tmp)
 
 
 def fetch(
@@ -263,7 +187,7 @@ def fetch(
     backoff: float = 2.0,
     timeout: float = 60.0,
     progress: bool = True,
-    manual_paths: Sequence[str | os.PathLike] = (),
+    manual_dir: str | os.PathLike | None = None,
 ) -> Path:
     """Make ``dest`` hold the verified file of ``source``; return ``dest`` as a :class:`Path`.
 
@@ -275,38 +199,46 @@ def fetch(
         backoff: seconds; the wait before round ``r`` (1-based) is ``backoff * 2**(r - 1)``.
         timeout: seconds per connection / read.
         progress: show tqdm progress bars.
-        manual_paths: other places where a person may have put the file by hand; a verified
-            copy found there is copied atomically to ``dest`` (no network).
+        manual_dir: the folder where a person puts files by hand (``manual_dir / source.name``);
+            only ever read. Errors tell people to place files there. Without it they name
+            ``dest`` (fine for a plain script; a workflow must give one, because it may delete
+            its outputs, ``dest`` included).
 
     Raises:
-        ChecksumMismatch: ``dest`` or a manual path holds a wrong file, or the download is corrupt.
-        ManualDownloadRequired: every URL answered 401/403/404/410.
-        DownloadError: transient failures persisted after all retries.
+        ChecksumMismatch: ``dest`` or the hand-placed file is wrong, or the download is corrupt.
+        ManualDownloadRequired: every URL answered 401/403/404/410 (or a login page).
+        RetryableDownloadError: some URL failed only transiently, after all retries.
     """
     dest = Path(dest)
     if retries < 0 or backoff < 0 or timeout <= 0:
         raise ValueError("fetch: need retries >= 0, backoff >= 0 and timeout > 0")
+    manual = None if manual_dir is None else Path(manual_dir) / source.name
+    if manual is not None and manual.resolve() == dest.resolve():
+        raise ValueError(
+            f"manual_dir {manual_dir} is the destination folder of {dest}: hand-placed files must "
+            "live in a folder of their own (e.g. data/manual/<experiment>), because a workflow "
+            "may delete its outputs."
+        )
+    place_at = (manual or dest).resolve()
     if dest.exists():
-        _verify_existing(source, dest, progress=progress, placed_by="already present")
+        _verify_existing(source, dest, progress=progress, what="already present",
+                         fix="delete it and rerun; it is then fetched again.")
         return dest
-    for manual in map(Path, manual_paths):
-        if manual.exists():
-            _verify_existing(source, manual, progress=progress, placed_by="placed by hand")
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(dest.name + ".copy-tmp")
-            try:
-                shutil.copyfile(manual, tmp)
-                os.replace(tmp, dest)
-            finally:
-                tmp.unlink(missing_ok=True)
-            return dest
+    if manual is not None and manual.exists():
+        _verify_existing(
+            source, manual, progress=progress, what="placed by hand",
+            fix=f"replace it with the correct file ({_expected(source)}, from "
+                f"{source.page or source.urls[0]}), or delete it to download it; it is verified "
+                "again on the next run.")
+        _link_or_copy(manual, dest)
+        return dest
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     if part.exists() and source.size is not None and part.stat().st_size > source.size:
         part.unlink()  # longer than the real file: cannot be a prefix of it
-    permanent: dict[str, _Permanent] = {}
-    transient: list[str] = []
+    permanent: dict[str, Permanent] = {}
+    transient: dict[str, list[str]] = {}
     for round_ in range(retries + 1):
         live = [u for u in source.urls if u not in permanent]
         if not live:
@@ -315,22 +247,23 @@ def fetch(
             time.sleep(backoff * 2 ** (round_ - 1))
         for url in live:
             try:
-                _download_once(url, part, timeout=timeout, progress=progress, name=source.name,
+                download_once(url, part, timeout=timeout, progress=progress, name=source.name,
                                gated=source.gated)
-            except _RangeNotSatisfiable:
+            except RangeNotSatisfiable:
                 # A complete .part (e.g. interrupted before the rename) is used; anything else
                 # is not a prefix of the file: start over on the next attempt.
                 if file_checksum(part, source.algorithm, progress=progress) == source.hexdigest:
                     os.replace(part, dest)
                     return dest
                 part.unlink(missing_ok=True)
-                transient.append(f"{url}: HTTP 416 for a stale {part.name}; restarting from 0")
+                transient.setdefault(url, []).append(
+                    f"{url}: HTTP 416 for a stale {part.name}; restarting from 0")
                 continue
-            except _Permanent as err:
+            except Permanent as err:
                 permanent[url] = err
                 continue
-            except _Transient as err:
-                transient.append(str(err))
+            except Transient as err:
+                transient.setdefault(url, []).append(str(err))
                 continue
             actual = file_checksum(part, source.algorithm, progress=progress)
             if actual != source.hexdigest:
@@ -339,53 +272,78 @@ def fetch(
                     f"Downloaded {source.name!r} from {url} but its {source.algorithm} is "
                     f"{actual}, expected {source.hexdigest}; the partial file was deleted. "
                     "The source may have changed or be corrupt: try again later, check the "
-                    f"checksum at {source.page or url}, or place a verified copy at "
-                    f"{dest.resolve()}."
+                    f"checksum at {source.page or url}, or place a verified copy at {place_at}."
                 )
             os.replace(part, dest)
             return dest
 
-    if permanent and len(permanent) == len(source.urls):
+    reasons = []
+    for url in source.urls:
+        if url in permanent:
+            reasons.append(f"{permanent[url]} ({permanent[url].kind}: {_WHY[permanent[url].kind]})")
+        else:
+            fails = transient[url]
+            reasons.append(f"{fails[-1]} (temporary; {len(fails)} failed attempt(s))")
+    if not transient:
         part.unlink(missing_ok=True)
-        reasons = []
-        for err in permanent.values():
-            why = "access is restricted" if err.kind == "gated" else "the file is not there any more"
-            reasons.append(f"{source.name}: {err} ({why})")
-        raise ManualDownloadRequired([(source, dest)], reasons)
-    # Keep the .part: a later call resumes it (it is never mistaken for dest).
-    details = "\n  ".join(transient[-5:] + [str(e) for e in permanent.values()])
-    if source.gated and source.instructions:
-        details += f"\nNote: this source is gated. {source.instructions} ({source.page or ''})."
-    raise DownloadError(
-        f"Could not download {source.name!r} after {retries + 1} attempts per URL:\n  {details}\n"
-        f"Check the network and re-run (the download resumes from {part.resolve()}), or place the "
-        f"file by hand at {dest.resolve()} ({source.algorithm} {source.hexdigest})."
-    )
+    # else keep the .part: a later call resumes it (it is never mistaken for dest).
+    raise _missing_error([Missing(source, place_at, tuple(reasons), bool(transient),
+                                  manual is not None)])
 
 
 def fetch_all(
     sources: Sequence[Source],
     directory: str | os.PathLike,
+    *,
+    manual_dir: str | os.PathLike | None = None,
     **kwargs,
 ) -> list[Path]:
     """Fetch every source to ``directory / source.name``; return the paths in the same order.
 
-    Files already present are verified first (no network). If any source needs manual placement,
-    the other downloads still run, and then one :class:`ManualDownloadRequired` lists every file
-    still missing, with its checksum and absolute target path. ``kwargs`` go to :func:`fetch`.
+    Every source is tried even when an earlier one failed; then one error covers them all:
+    :class:`ChecksumMismatch` if any file present is wrong (the missing files listed too), else
+    :class:`RetryableDownloadError` if any failure was transient, else
+    :class:`ManualDownloadRequired`; each lists every missing file with its hand-placement path
+    (``manual_dir / name``), size and checksum. ``kwargs`` go to :func:`fetch`.
+    """
+    directory = Path(directory)
+    paths, missing, wrong = [], [], []
+    for src in sources:
+        try:
+            paths.append(fetch(src, directory / src.name, manual_dir=manual_dir, **kwargs))
+        except FilesMissing as err:
+            missing += err.missing
+        except ChecksumMismatch as err:
+            wrong.append(str(err))
+    if wrong:
+        raise ChecksumMismatch("\n\n".join(wrong + ([_missing_message(missing)] if missing else [])))
+    if missing:
+        raise _missing_error(missing)
+    return paths
+
+
+def verify_files(
+    sources: Sequence[Source], directory: str | os.PathLike, *, progress: bool = False
+) -> list[Path]:
+    """Check that ``directory / source.name`` holds each verified file (no network access).
+
+    Raises :class:`FileNotFoundError` for a missing file and one :class:`ChecksumMismatch`
+    listing every wrong one (fix: delete it and rerun the download).
     """
     directory = Path(directory)
     paths = [directory / s.name for s in sources]
-    missing: list[tuple[Source, Path]] = []
-    reasons: list[str] = []
+    absent = [str(p) for p in paths if not p.is_file()]
+    if absent:
+        raise FileNotFoundError(f"{absent} missing: run the download step first.")
+    wrong = []
     for src, path in zip(sources, paths, strict=True):
         try:
-            fetch(src, path, **kwargs)
-        except ManualDownloadRequired as err:
-            missing += err.missing
-            reasons += err.reasons
-    if missing:
-        raise ManualDownloadRequired(missing, reasons)
+            _verify_existing(src, path, progress=progress, what="downloaded earlier",
+                             fix="delete it and rerun the download step.")
+        except ChecksumMismatch as err:
+            wrong.append(str(err))
+    if wrong:
+        raise ChecksumMismatch("\n".join(wrong))
     return paths
 
 

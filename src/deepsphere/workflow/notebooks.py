@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from deepsphere.io.atomic import atomic_path
 
 
 def execute_notebook(
@@ -24,21 +25,14 @@ def execute_notebook(
     import papermill
 
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
     Path(figure_dir).mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".ipynb", dir=output.parent)
-    os.close(fd)
-    try:
+    with atomic_path(output, suffix=".ipynb") as tmp:
         papermill.execute_notebook(
             str(source),
-            tmp,
+            str(tmp),
             parameters={**parameters, "figure_dir": str(figure_dir)},
             kernel_name="python3",
             log_output=True,
             progress_bar=False,
             cwd=os.getcwd(),
         )
-        os.replace(tmp, output)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)

@@ -23,7 +23,7 @@ from deepsphere.experiments.cosmo.baselines import (
     quadtree_index,
     select_linear_svm,
 )
-from deepsphere.experiments.cosmo.noise import TrainingNoise, add_fixed_noise, stratified_split
+from deepsphere.experiments.cosmo.noise import add_fixed_noise, stratified_split
 from deepsphere.experiments.cosmo.standin import (
     gaussian_spectrum_for_lognormal,
     lognormal_map,
@@ -217,19 +217,14 @@ def test_normalisation_uses_training_data_only(tmp_path):
 
 
 # --------------------------------------------------------------------------- noise and split
-def test_noise_streams():
+def test_fixed_noise():
     x = np.zeros((64, 1000), dtype=np.float32)
-    noise = TrainingNoise(2.0, seed=5)
-    a, b = noise(x), noise(x)
-    assert not np.allclose(a, b)  # fresh draws per batch
-    assert np.std(a) == pytest.approx(2.0, rel=0.02) and abs(np.mean(a)) < 0.03
-    np.testing.assert_array_equal(TrainingNoise(2.0, seed=5)(x), a)  # reproducible
     fixed = add_fixed_noise(x, 1.5, seed=1)
-    np.testing.assert_array_equal(fixed, add_fixed_noise(x, 1.5, seed=1))
-    assert np.std(fixed) == pytest.approx(1.5, rel=0.02)
-    np.testing.assert_array_equal(TrainingNoise(0.0, seed=1)(x + 3), x + 3)
+    np.testing.assert_array_equal(fixed, add_fixed_noise(x, 1.5, seed=1))  # reproducible
+    assert np.std(fixed) == pytest.approx(1.5, rel=0.02) and abs(np.mean(fixed)) < 0.03
+    assert not np.array_equal(fixed, add_fixed_noise(x, 1.5, seed=2))
     with pytest.raises(ValueError, match=">= 0"):
-        TrainingNoise(-1, seed=0)
+        add_fixed_noise(x, -1, seed=0)
 
 
 def test_stratified_split():

@@ -196,7 +196,9 @@ def test_paper_dry_run_lists_every_cosmo_run_offline():
     text = out.stdout + out.stderr
     stats = dict(line.split()[:2] for line in text.splitlines()
                  if line.startswith("cosmo_") and line.split()[1].isdigit())
-    assert int(stats["cosmo_train"]) == 3 * 5 * 4 + 6  # grid DL methods + Table 2's
+    stats.update(dict(line.split()[:2] for line in text.splitlines()
+                      if line.startswith("train_network") and line.split()[1].isdigit()))
+    assert int(stats["train_network"]) == 3 * 5 * 4 + 6  # grid DL methods + Table 2's
     assert int(stats["cosmo_svm"]) == 3 * 5 * 2
     assert int(stats["cosmo_download"]) == 1  # listed, not run (dry run: no network)
     assert "results/cosmo/metrics/fcn-knn40-o1-n3.5.json" in text
@@ -216,23 +218,25 @@ def _copy_workflow(dest: Path) -> None:
 def test_cosmo_ci_end_to_end(tmp_path):
     _copy_workflow(tmp_path)
     out = _snakemake("--cores", "2", "--configfile", "config/test/cosmo-ci.yaml",
-                     "--directory", tmp_path, "--", *COSMO_TARGETS, cwd=tmp_path, timeout=900)
+                     "--directory", tmp_path, cwd=tmp_path, timeout=900)
     assert out.returncode == 0, out.stderr[-5000:]
-    for target in COSMO_TARGETS + [t.replace(".md", ".csv") for t in COSMO_TARGETS
-                                   if t.endswith(".md")]:
+    assert not (tmp_path / "results").exists()  # the CI config has its own results root
+    root = tmp_path / "results-ci"
+    targets = [t.replace("results/", "results-ci/") for t in COSMO_TARGETS]
+    for target in targets + [t.replace(".md", ".csv") for t in targets if t.endswith(".md")]:
         assert (tmp_path / target).stat().st_size > 0, target
-    t2 = pd.read_csv(tmp_path / "results/cosmo/tables/table2.csv")
+    t2 = pd.read_csv(root / "cosmo/tables/table2.csv")
     assert {"accuracy_paper", "accuracy_ours", "time_ms_paper", "time_ms_ours",
             "hardware_ours"} <= set(t2.columns)
     assert t2.set_index(["method", "graph"]).loc[("fcn", "knn40"), "accuracy_paper"] == 92.5
     assert t2.accuracy_ours.notna().all() and (t2.time_ms_ours > 0).all()
-    grid = pd.read_csv(tmp_path / "results/cosmo/tables/grid.csv")
+    grid = pd.read_csv(root / "cosmo/tables/grid.csv")
     assert {"accuracy_paper", "accuracy_ours"} <= set(grid.columns)
     assert grid.accuracy_ours.between(0, 100).all()
-    checks = pd.read_csv(tmp_path / "results/cosmo/tables/checks.csv")
+    checks = pd.read_csv(root / "cosmo/tables/checks.csv")
     assert set(checks.name) == {"psd_near_chance", "deepsphere_above_psd", "graph_monotone",
                                 "ALL"}
-    metrics = sorted((tmp_path / "results/cosmo/metrics").glob("*.json"))
+    metrics = sorted((root / "cosmo/metrics").glob("*.json"))
     cosmo = yaml.safe_load((tmp_path / "config/test/cosmo-ci.yaml").read_text())["cosmo"]
     assert len(metrics) == len(plan.planned_runs(cosmo))
     assert math.isfinite(float(t2.time_ms_ours.sum()))

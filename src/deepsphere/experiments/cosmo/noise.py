@@ -1,7 +1,7 @@
 """Cosmo experiment: additive Gaussian noise and the seeded, stratified train/validation split.
 
 Noise levels are relative: in units of the training-data std, i.e. applied to data already
-divided by that std (:func:`deepsphere.experiments.cosmo.sources.normalise`). The original used one global
+divided by that std (:func:`deepsphere.experiments.cosmo.preprocess.normalise`). The original used one global
 ``RandomState(1)``; here every stream has its own explicit seed (``numpy.random.Generator``).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["TrainingNoise", "add_fixed_noise", "stratified_split"]
+__all__ = ["add_fixed_noise", "stratified_split"]
 
 
 def _check_level(level: float) -> float:
@@ -17,31 +17,6 @@ def _check_level(level: float) -> float:
     if not level >= 0:
         raise ValueError(f"noise level {level!r} must be >= 0 (units of the training std).")
     return level
-
-
-class TrainingNoise:
-    """Fresh noise for every training batch: ``x + level * N(0, 1)``, float32.
-
-    The training loop calls the instance on each batch; the stream is reproducible from ``seed``
-    (same seed, same sequence of batch shapes -> same noise).
-
-    Args:
-        level: noise std in units of the training std (0 returns the batch unchanged, as float32).
-        seed: seed of the generator.
-    """
-
-    def __init__(self, level: float, seed: int):
-        self.level = _check_level(level)
-        self.seed = seed
-        self.rng = np.random.default_rng(seed)
-
-    def __call__(self, x_batch: np.ndarray) -> np.ndarray:
-        """``x_batch`` (batch, pixels[, channels]) -> same shape, float32, with fresh noise."""
-        x = np.asarray(x_batch, dtype=np.float32)
-        if self.level == 0:
-            return x.copy()
-        noise = self.rng.standard_normal(x.shape, dtype=np.float32)
-        return x + np.float32(self.level) * noise
 
 
 def add_fixed_noise(x: np.ndarray, level: float, seed: int) -> np.ndarray:

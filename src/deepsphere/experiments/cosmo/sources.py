@@ -24,21 +24,24 @@ from pathlib import Path
 import numpy as np
 
 from deepsphere.geometry.sampling import check_nside
-from deepsphere.io.download import ManualDownloadRequired, Source, fetch, fetch_all
+from deepsphere.io.download import Source, fetch_all, verify_files
 
 __all__ = [
     "CosmoClass",
     "LABELS",
+    "MANUAL_DIR",
     "RECORD_PAGE",
     "SOURCES",
     "fetch_cosmo",
     "label_from_filename",
     "list_maps",
     "map_nside",
+    "verify_cosmo",
 ]
 
 # --------------------------------------------------------------------------- source
 RECORD_PAGE = "https://zenodo.org/record/1303272"
+MANUAL_DIR = Path("data/manual/cosmo")  # default of config cosmo.zenodo.manual_dir
 _ACCESS = (
     "The cosmo maps are gated: log in to Zenodo and request access to record 1303272 "
     "from its authors (the ETHZ cosmology group, Perraudin et al. 2019) on its page"
@@ -62,40 +65,39 @@ SOURCES: tuple[Source, ...] = tuple(
 def fetch_cosmo(
     raw_dir: str | os.PathLike,
     *,
-    manual_dir: str | os.PathLike | None = None,
+    manual_dir: str | os.PathLike = MANUAL_DIR,
     sources: Sequence[Source] = SOURCES,
     **fetch_kwargs,
 ) -> dict[str, Path]:
-    """Download (or verify hand-placed) README.md, training.zip, testing.zip into ``raw_dir``.
+    """Make ``raw_dir`` hold verified README.md, training.zip and testing.zip; return ``{name: path}``.
 
     Args:
-        raw_dir: where the verified files end up (the workflow's rule output).
-        manual_dir: where a person puts the files by hand (``manual_dir/<name>``); a copy found
-            there is verified against its checksum and copied to ``raw_dir`` (no network). When
-            given, the error below names these paths: a separate folder, because Snakemake
-            deletes a rule's declared outputs before running it.
+        raw_dir: where the verified files end up (the download rule's outputs, which Snakemake
+            deletes when the job fails: never a place for files put by hand).
+        manual_dir: where a person puts the files by hand (config ``cosmo.zenodo.manual_dir``).
+            A file found there is verified against its checksum and hard-linked (or copied)
+            into ``raw_dir`` without network; nothing ever writes or deletes in this folder.
         sources: the files (default :data:`SOURCES`, the Zenodo record; tests pass a local server).
         fetch_kwargs: passed to :func:`deepsphere.io.download.fetch` (``retries``, ``timeout``, ...).
 
-    Returns ``{name: path}``. Raises :class:`deepsphere.io.download.ManualDownloadRequired` (one
-    message: the access instructions, checksums and absolute paths where to place each missing
-    file) when the record is not accessible; no partial file is left in ``raw_dir``.
+    Every file is tried, then one error covers all that are still missing, each with its path in
+    ``manual_dir``, size and checksum: :class:`~deepsphere.io.download.ManualDownloadRequired`
+    when the record refused them all (gated), :class:`~deepsphere.io.download.RetryableDownloadError`
+    when some failure was temporary. No partial file is left under a final name in ``raw_dir``.
     """
-    if manual_dir is None:
-        paths = fetch_all(sources, raw_dir, **fetch_kwargs)
-        return {s.name: p for s, p in zip(sources, paths, strict=True)}
-    raw_dir, manual_dir = Path(raw_dir), Path(manual_dir)
-    out, missing, reasons = {}, [], []
-    for src in sources:
-        try:
-            out[src.name] = fetch(src, raw_dir / src.name, manual_paths=[manual_dir / src.name],
-                                  **fetch_kwargs)
-        except ManualDownloadRequired as err:
-            missing.append((src, manual_dir / src.name))
-            reasons += err.reasons
-    if missing:
-        raise ManualDownloadRequired(missing, reasons)
-    return out
+    if Path(manual_dir).resolve() == Path(raw_dir).resolve():
+        raise ValueError(
+            f"cosmo.zenodo.manual_dir ({manual_dir}) is the download folder {raw_dir}, whose files "
+            "the workflow deletes when the download fails: set it to a folder of its own "
+            f"(default {MANUAL_DIR})."
+        )
+    paths = fetch_all(sources, raw_dir, manual_dir=manual_dir, **fetch_kwargs)
+    return {s.name: p for s, p in zip(sources, paths, strict=True)}
+
+
+def verify_cosmo(raw_dir: str | os.PathLike, sources: Sequence[Source] = SOURCES) -> list[Path]:
+    """Check the downloaded files' checksums in ``raw_dir`` (no network); return their paths."""
+    return verify_files(sources, raw_dir)
 
 
 # --------------------------------------------------------------------------- labels
