@@ -7,6 +7,7 @@ os.environ["OMP_NUM_THREADS"] = str(snakemake.threads)  # healpy's transforms us
 import logging  # noqa: E402
 
 from deepsphere.experiments.sphere.equivariance import equivariance_error_curve, paper_ell_grid  # noqa: E402
+from deepsphere.experiments.sphere.tables import label_curve  # noqa: E402
 from deepsphere.geometry.graphs import load_graph  # noqa: E402
 from deepsphere.geometry.laplacian import laplacian  # noqa: E402
 from deepsphere.workflow.logs import log_to_file  # noqa: E402
@@ -28,8 +29,7 @@ with log_to_file(snakemake.log[0]):
         iter=p.map2alm_iter,
         rotate_signal=p.rotate_signal,
     )
-    curve.insert(0, "graph", snakemake.wildcards.sphere_graph)
-    curve.insert(1, "nside", nside)
-    curve["rotation"] = p.rotation
+    curve = label_curve(curve, graph=snakemake.wildcards.sphere_graph, nside=nside,
+                        rotation=p.rotation)  # fmt: skip
     logging.info("\n%s", curve.to_string())
     curve.to_csv(snakemake.output[0], index=False)

@@ -9,7 +9,7 @@ from numpy.polynomial import chebyshev
 
 from deepsphere.experiments.sphere import filtering_speed as fs
 from deepsphere.geometry.graphs import healpix_v1_graph
-from deepsphere.geometry.laplacian import laplacian
+from deepsphere.geometry.laplacian import laplacian, rescale_laplacian
 
 
 def _small_laplacian():
@@ -24,17 +24,40 @@ def test_chebyshev_filter_equals_dense_eigendecomposition(K):
     rng = np.random.default_rng(K)
     coeffs, x = rng.standard_normal(K), rng.standard_normal((lap.shape[0], 3))
     reference = u @ (chebyshev.chebval(2 * lam / lmax - 1, coeffs)[:, None] * (u.T @ x))
-    got = fs.chebyshev_filter(fs.rescale_to_unit_interval(lap, lmax), x, coeffs)
-    np.testing.assert_allclose(got, reference, atol=1e-10)
-    np.testing.assert_allclose(fs.chebyshev_filter(fs.rescale_to_unit_interval(lap, lmax),
-                                                   x[:, 0], coeffs), reference[:, 0], atol=1e-10)  # fmt: skip
+    rescaled = rescale_laplacian(lap, lmax, dtype=np.float64)
+    np.testing.assert_allclose(fs.chebyshev_filter(rescaled, x, coeffs), reference, atol=1e-10)
+    np.testing.assert_allclose(fs.chebyshev_filter(rescaled, x[:, 0], coeffs), reference[:, 0],
+                               atol=1e-10)  # fmt: skip
 
 
 def test_rescaled_spectrum_lies_in_unit_interval():
     lap = _small_laplacian()
     lam = np.linalg.eigvalsh(lap.toarray())
-    scaled = np.linalg.eigvalsh(fs.rescale_to_unit_interval(lap, lam.max()).toarray())
+    scaled = np.linalg.eigvalsh(rescale_laplacian(lap, lam.max(), dtype=np.float64).toarray())
     np.testing.assert_allclose([scaled.min(), scaled.max()], [-1.0, 1.0], atol=1e-10)
+
+
+def test_rescale_dtype_float64_is_exact_and_float32_stays_the_default():
+    lap = _small_laplacian()  # float64
+    lmax = 2.0 * lap.diagonal().max()
+    reference = lap.toarray() * (2.0 / lmax) - np.eye(lap.shape[0])  # float64, same operations
+    wide = rescale_laplacian(lap, lmax, dtype=np.float64)
+    assert wide.dtype == np.float64
+    np.testing.assert_array_equal(wide.toarray(), reference)  # bit for bit, no float32 detour
+    default = rescale_laplacian(lap, lmax)
+    assert default.dtype == np.float32
+    np.testing.assert_array_equal(default.toarray(), reference.astype(np.float32))
+    narrow = rescale_laplacian(lap.astype(np.float32), lmax, dtype=np.float32)
+    assert narrow.dtype == np.float32
+    np.testing.assert_allclose(narrow.toarray(), reference, atol=1e-6)
+
+
+def test_graph_filter_times_in_the_laplacian_dtype(monkeypatch):
+    seen = []
+    monkeypatch.setattr(fs, "chebyshev_filter", lambda lap, x, c: seen.append((lap.dtype, x.dtype)))
+    for dtype in (np.float32, np.float64):
+        fs.time_graph_filter(_small_laplacian().astype(dtype), 3, repeats=1, seed=0)
+        assert seen[-1] == (np.dtype(dtype), np.dtype(dtype))
 
 
 @pytest.mark.parametrize("nest", [True, False])
@@ -80,7 +103,8 @@ def test_check_filtering_speed():
     [
         lambda: fs.chebyshev_filter(sp.identity(3, format="csr"), np.ones(3), []),
         lambda: fs.chebyshev_filter(sp.identity(3, format="csr"), np.ones(4), [1.0]),
-        lambda: fs.rescale_to_unit_interval(sp.identity(3, format="csr"), 0.0),
+        lambda: rescale_laplacian(sp.identity(3, format="csr"), 0.0),
+        lambda: rescale_laplacian(sp.identity(3, format="csr"), 1.0, dtype=np.int64),
         lambda: fs.sh_filter(np.ones(12), np.ones(2), nest=True, lmax=2),
         lambda: fs.time_call(lambda: None, 0),
         lambda: fs.time_sh_filter(3, 4, repeats=1, seed=0),

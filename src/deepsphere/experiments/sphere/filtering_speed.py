@@ -2,7 +2,8 @@
 
 * Graph filtering: ``y = sum_{k<K} c_k T_k(L~) x`` with the Chebyshev recursion
   ``T_0 x = x, T_1 x = L~ x, T_k x = 2 L~ T_{k-1} x - T_{k-2} x`` on a scipy sparse ``L~``
-  (a Laplacian rescaled to [-1, 1]): ``K - 1`` sparse products, cost linear in the number of
+  (a Laplacian rescaled to [-1, 1] by :func:`deepsphere.geometry.laplacian.rescale_laplacian`,
+  in the Laplacian's dtype): ``K - 1`` sparse products, cost linear in the number of
   pixels; compiled and threaded like healpy's transforms (``deepsphere.runtime.threads``).
 * Spherical-harmonic filtering (healpy): ``map2alm -> almxfl(h) -> alm2map`` up to ``lmax``, cost
   ``O(nside^3)`` (``lmax`` = 2 or 3 nside).
@@ -24,6 +25,7 @@ import pandas as pd
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
+from deepsphere.geometry.laplacian import rescale_laplacian
 from deepsphere.geometry.sampling import check_nside
 from deepsphere.reporting.checks import Check
 from deepsphere.reporting.paper import paper_numbers
@@ -38,15 +40,6 @@ def paper_filtering_speed() -> pd.DataFrame:
     """
     paper = paper_numbers("deepsphere.experiments.sphere", "filtering_speed")
     return paper.astype({"K": "Int64", "lmax_factor": "Int64"})
-
-
-def rescale_to_unit_interval(laplacian, lmax: float) -> sp.csr_matrix:
-    """``L~ = 2 L / lmax - I``: maps the spectrum ``[0, lmax]`` onto ``[-1, 1]`` (same dtype)."""
-    if not lmax > 0:
-        raise ValueError(f"lmax must be > 0, got {lmax!r}")
-    lap = sp.csr_matrix(laplacian)
-    ident = sp.identity(lap.shape[0], dtype=lap.dtype, format="csr")
-    return (lap * lap.dtype.type(2.0 / lmax) - ident).tocsr()
 
 
 def chebyshev_filter(
@@ -133,7 +126,7 @@ def time_graph_filter(
     lap = sp.csr_matrix(laplacian)
     if lmax is None:
         lmax = 2.0 * float(np.abs(lap.diagonal()).max())
-    rescaled = rescale_to_unit_interval(lap, lmax)
+    rescaled = rescale_laplacian(lap, lmax, (-1.0, 1.0), dtype=lap.dtype)  # L~ = 2 L / lmax - I
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(lap.shape[0]).astype(lap.dtype)
     coeffs = rng.standard_normal(K)

@@ -1,6 +1,7 @@
 """The equivariance study of the workflow: its graphs, the paper's Fig. 2 numbers, and the
 acceptance checks of the reproduced Fig. 2 and Fig. 3 (the measurements are in
-:mod:`deepsphere.experiments.sphere.equivariance`)."""
+:mod:`deepsphere.experiments.sphere.equivariance` and ``.width_search``, the tables in
+``.tables``)."""
 
 from __future__ import annotations
 
