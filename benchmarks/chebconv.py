@@ -22,11 +22,12 @@ import resource
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+
+from deepsphere.runtime.timing import time_call
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH, F_IN, F_OUT, K = 8, 32, 32, 5
@@ -79,22 +80,14 @@ def bandwidth_gbs():
     """numpy copy of 1 GiB: (read + write) bytes / s, best of 3."""
     a = np.ones(2**28, dtype=np.float32)  # 1 GiB read + 1 GiB written
     b = np.empty_like(a)
-    best = np.inf
-    for _ in range(3):
-        t = time.perf_counter()
-        np.copyto(b, a)
-        best = min(best, time.perf_counter() - t)
+    best = min(time_call(lambda: np.copyto(b, a), 3, warmup=0))
     return 2 * a.nbytes / best / 1e9
 
 
 def gemm_gflops(size=2048):
     """numpy square float32 GEMM rate (GFLOP/s), best of 3: the machine's FLOP rate."""
     a = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
-    best = np.inf
-    for _ in range(3):
-        t = time.perf_counter()
-        a @ a
-        best = min(best, time.perf_counter() - t)
+    best = min(time_call(lambda: a @ a, 3, warmup=0))
     return 2 * size**3 / best / 1e9
 
 
@@ -116,13 +109,8 @@ def peak_rss_gb():
 
 
 def timed(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    """Median wall time (s) after one warm-up (deepsphere.runtime.timing.time_call)."""
+    return statistics.median(time_call(fn, repeats))
 
 
 def run_variant(variant, nside, order, repeats):

@@ -6,24 +6,13 @@ markers; the two time axes are kept apart (the paper's times are GPU times at Ns
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import healpy as hp
+import numpy as np
+import pandas as pd
 
-import matplotlib
-
-matplotlib.use("Agg")
-import healpy as hp  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from deepsphere.reporting.figures import plt, save_figure
 
 __all__ = ["plot_cost_accuracy", "plot_example_maps"]
-
-
-def _save(fig, path: str | os.PathLike) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150, bbox_inches="tight")
-    plt.close(fig)
 
 
 def plot_cost_accuracy(ours: pd.DataFrame, paper: pd.DataFrame, path, *, title: str = "") -> None:
@@ -46,7 +35,7 @@ def plot_cost_accuracy(ours: pd.DataFrame, paper: pd.DataFrame, path, *, title: 
         ax.grid(alpha=0.3)
     axes[1].legend(fontsize=7, loc="best")
     fig.suptitle(title or "Trade-off between cost and accuracy (paper Fig. 4)")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_example_maps(full_map_ring: np.ndarray, patch: np.ndarray, noisy_patch: np.ndarray,
@@ -73,4 +62,4 @@ def plot_example_maps(full_map_ring: np.ndarray, patch: np.ndarray, noisy_patch:
         hp.gnomview(m, nest=True, rot=(lon, lat), reso=reso, xsize=300, fig=fig.number,
                     sub=(1, 3, sub), title=f"{name} (order {order}, NEST patch {patch_index})",
                     min=vmin, max=vmax, notext=True)
-    _save(fig, path)
+    save_figure(fig, path)

@@ -7,15 +7,10 @@ or with open markers.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import numpy as np
+import pandas as pd
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from deepsphere.reporting.figures import plt, save_figure
 
 GRAPH_STYLE = {
     "v1": ("V1 (Perraudin et al.), k=8; paper: near-unweighted", "tab:red"),
@@ -23,12 +18,6 @@ GRAPH_STYLE = {
     "knn20": ("kNN k=20, optimal t", "tab:green"),
     "knn40": ("kNN k=40, optimal t", "tab:purple"),
 }
-
-
-def _save(fig, path: str | os.PathLike) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150, bbox_inches="tight")
-    plt.close(fig)
 
 
 def _style(name: str) -> tuple[str, str]:
@@ -72,7 +61,7 @@ def plot_equivariance_error(ours: pd.DataFrame, paper: pd.DataFrame, path) -> No
     fig.suptitle(
         "Equivariance error of HEALPix graphs (combinatorial Laplacian); solid: ours, dashed: paper"
     )
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_kernel_widths(ours: pd.DataFrame, paper: pd.DataFrame, v1: pd.DataFrame, path) -> None:
@@ -103,7 +92,7 @@ def plot_kernel_widths(ours: pd.DataFrame, paper: pd.DataFrame, v1: pd.DataFrame
     ax.set_title("Optimal kernel widths (paper Fig. 3)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _speed_label(row) -> str:
@@ -149,4 +138,4 @@ def plot_filtering_speed(ours: pd.DataFrame, paper: pd.DataFrame, path) -> None:
     ax.set_title("Graph (Chebyshev, scipy) vs spherical-harmonic (healpy) filtering")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=6, ncol=2)
-    _save(fig, path)
+    save_figure(fig, path)

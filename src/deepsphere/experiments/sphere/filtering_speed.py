@@ -16,7 +16,6 @@ numbers (cosmo-tf1 ``results/filtering_speed.npz``, "processing time [s]") are i
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 
 import healpy as hp
@@ -29,6 +28,7 @@ from deepsphere.geometry.laplacian import rescale_laplacian
 from deepsphere.geometry.sampling import check_nside
 from deepsphere.reporting.checks import Check
 from deepsphere.reporting.paper import paper_numbers
+from deepsphere.runtime.timing import time_call as runtime_time_call
 
 
 def paper_filtering_speed() -> pd.DataFrame:
@@ -101,15 +101,9 @@ def sh_filter(
 
 
 def time_call(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
-    """(min, median) wall-clock seconds of ``fn()`` over ``repeats`` runs after one warm-up run."""
-    if repeats < 1:
-        raise ValueError(f"repeats must be >= 1, got {repeats!r}")
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
+    """(min, median) wall-clock seconds of ``fn()`` over ``repeats`` runs after one warm-up run
+    (the one timing loop, ``deepsphere.runtime.timing.time_call``)."""
+    times = runtime_time_call(fn, repeats)
     return float(np.min(times)), float(np.median(times))
 
 
