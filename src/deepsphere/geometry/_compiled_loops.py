@@ -10,7 +10,7 @@ compiles one version per combination, cached on disk).
 Rows are handled through slices (``indices[indptr[i]:indptr[i + 1]]``) and computed indices
 are converted to uint64 before they index: numba checks every signed index for a negative
 value (wraparound), and in these loops that check was the main cost (a gather loop: ~15x,
-``benchmarks/compiled_kernels.py``).
+``benchmarks/compiled_loops.py``).
 """
 
 from __future__ import annotations
@@ -225,7 +225,7 @@ def pack_rows(counts, cols, vals, lptr, lcols, lvals, out_ptr, out_cols, out_val
     """Pack row-wise results into CSR arrays: row ``i`` takes ``cols[i, :counts[i]]`` (and
     ``vals``, copied) or, where ``counts[i] < 0``, the entries ``lptr[i]:lptr[i + 1]`` of the
     ``l*`` arrays, whose values become ``exp(-v / kernel_scale)`` if ``kernel_scale > 0``
-    (the expression of ``graphs_facegrid``, so that symmetric pairs get bit-equal weights),
+    (the expression of ``_facegrid``, so that symmetric pairs get bit-equal weights),
     and is written at ``out_ptr[i]``."""
     m = counts.size
     for b in numba.prange((m + BLOCK - 1) // BLOCK):

@@ -167,7 +167,7 @@ def _face_grid_rows(s0, m, nside, tile, k, r0, r_max, vectors, dx, dy, sizes, ke
     off = dx * width + dy
     # Computed indices are unsigned where they index: numba checks every signed index for
     # negative values (wraparound), which here cost ~15x in the inner loops
-    # (``benchmarks/compiled_kernels.py``). A negative offset as uint64 still lands right:
+    # (``benchmarks/compiled_loops.py``). A negative offset as uint64 still lands right:
     # the additions wrap modulo 2^64.
     uoff = off.astype(np.uint64)
     n0, n_in0 = sizes[r0], sizes[r0 - 1]

@@ -11,7 +11,7 @@ face borders; breadth-first through ``get_all_neighbours`` near them). ``r`` is 
 k-th distance (ties included) is strictly below the distance to every pixel of the outermost
 ring ``r``, which surrounds all the others; rows that fail retry with ``r + 1`` and ``r + 2``,
 then are answered exactly by a cKDTree (partial spheres, tiny nside). Full sphere, NEST: the
-rows are first answered on the face grid (``graphs_facegrid``, compiled: same candidates,
+rows are first answered on the face grid (``_facegrid``, compiled: same candidates,
 guard and distances, bit for bit); only its leftovers (face borders, the 8 special vertices,
 rare ties and retries) take this path. Every row comes out with ascending columns. The guard is a
 geometric argument, not a proof (a pixel beyond ring r is assumed farther than the nearest
@@ -25,8 +25,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
-from . import _compiled_loops as csr_kernels
-from . import _facegrid as graphs_facegrid
+from . import _compiled_loops as compiled_loops
+from . import _facegrid
 from ._sparse_graphs import (
     CHUNK_ROWS,
     index_dtype,
@@ -193,8 +193,8 @@ def knn_directed(nside: int, k: int, *, nest: bool, indexes: np.ndarray | None,
     idt = index_dtype(n * (k + 1) + 1024)  # indices and indptr: one dtype, no scipy upcast
     facegrid = None
     if nest and indexes is None:
-        facegrid = graphs_facegrid.FaceGridKnn(nside, k, r0, vectors, idt, scale)
-        chunk = graphs_facegrid.CHUNK
+        facegrid = _facegrid.FaceGridKnn(nside, k, r0, vectors, idt, scale)
+        chunk = _facegrid.CHUNK
     tree = None
     counts = np.zeros(n, dtype=np.int64)
     # outputs written in place (grown if ties overflow): no list + concatenate double copy
@@ -254,7 +254,7 @@ def knn_directed(nside: int, k: int, *, nest: bool, indexes: np.ndarray | None,
         if out_ptr[-1] > cols_all.size:
             grow = max(int(out_ptr[-1]), int(cols_all.size * 1.25))
             cols_all, vals_all = np.resize(cols_all, grow), np.resize(vals_all, grow)
-        csr_kernels.pack_rows(grid_counts, grid_cols, grid_vals, lptr, c_, v_, out_ptr,
+        compiled_loops.pack_rows(grid_counts, grid_cols, grid_vals, lptr, c_, v_, out_ptr,
                               cols_all, vals_all, 0.0 if scale is None else float(scale))
         counts[s0 : s0 + m] = row_counts
         pos = int(out_ptr[-1])

@@ -85,13 +85,13 @@ def union_with_transpose(a: sp.csr_matrix, *, spare=None) -> sp.csr_matrix:
     ``spare``: optional ``(indices, data)`` arrays that hold ``a.indices`` and ``a.data`` as
     their first ``a.nnz`` entries (A's storage, with room after it); when the missing entries
     fit, the union is merged into them in place (no second copy of the matrix)."""
-    from . import _compiled_loops as csr_kernels
+    from . import _compiled_loops as compiled_loops
 
     n = a.shape[0]
     if not a.has_sorted_indices:
-        csr_kernels.sort_rows(a.indptr, a.indices, a.data)
+        compiled_loops.sort_rows(a.indptr, a.indices, a.data)
         a.has_sorted_indices = True
-    entry = np.flatnonzero(csr_kernels.transpose_missing(a.indptr, a.indices))
+    entry = np.flatnonzero(compiled_loops.transpose_missing(a.indptr, a.indices))
     if not entry.size:
         return a
     x_col = np.searchsorted(a.indptr, entry, side="right") - 1  # the row of A is the column
@@ -105,12 +105,12 @@ def union_with_transpose(a: sp.csr_matrix, *, spare=None) -> sp.csr_matrix:
     indptr = a.indptr.astype(idt) + x_ptr.astype(idt)
     if spare is not None and spare[0].size >= nnz and spare[0].dtype == idt:
         indices, data = spare
-        csr_kernels.merge_rows_in_place(a.indptr, x_ptr, x_col.astype(idt), x_val, indices, data)
+        compiled_loops.merge_rows_in_place(a.indptr, x_ptr, x_col.astype(idt), x_val, indices, data)
         indices, data = indices[:nnz], data[:nnz]
     else:
         indices = np.empty(nnz, dtype=idt)
         data = np.empty(nnz, dtype=a.data.dtype)
-        csr_kernels.merge_rows(a.indptr, a.indices, a.data, x_ptr, x_col.astype(idt), x_val,
+        compiled_loops.merge_rows(a.indptr, a.indices, a.data, x_ptr, x_col.astype(idt), x_val,
                                indptr, indices, data)
     w = sp.csr_matrix((data, indices, indptr), shape=(n, n), copy=False)
     w.has_sorted_indices = True

@@ -14,9 +14,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["NETWORK", "RunRegistry", "RunSpec"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["NETWORK", "RunRegistry", "RunSpec", "collect_runs"]
 
 NETWORK = "network"  #: the runner of the shared training rule
 TASKS = ("classification", "segmentation", "regression")
@@ -103,3 +106,32 @@ class RunRegistry:
 
     def experiments(self) -> list[str]:
         return sorted({e for e, _ in self._runs})
+
+
+def collect_runs(paths: Iterable, *, record_key: str = "run") -> pd.DataFrame:
+    """Finished runs as a frame, one row per metrics file (any experiment, any task).
+
+    Columns: the fields of the run's ``record_key`` record (the cell), ``metric.<name>`` for
+    every scalar test metric, ``time_ms`` (per sample) and ``hardware``, ``selected_epoch``
+    and ``path``. A file that is not a finished run's record is refused with its name.
+    """
+    import json
+
+    import pandas as pd
+
+    rows = []
+    for path in paths:
+        try:
+            rec = json.loads(open(path, encoding="utf-8").read())
+        except (OSError, ValueError) as err:
+            raise ValueError(f"{path}: unreadable run record ({err}); rerun that run") from None
+        missing = [k for k in (record_key, "metrics", "timing") if k not in rec]
+        if missing:
+            raise ValueError(f"{path}: not a finished run's record (no {missing}); rerun the run")
+        row = dict(rec[record_key])
+        row.update({f"metric.{k}": v for k, v in rec["metrics"].items()
+                    if isinstance(v, int | float) and not isinstance(v, bool)})
+        row.update(time_ms=rec["timing"]["per_sample_ms"], hardware=rec["timing"]["hardware"],
+                   selected_epoch=rec.get("selected_epoch"), path=str(path))
+        rows.append(row)
+    return pd.DataFrame(rows)

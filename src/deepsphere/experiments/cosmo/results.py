@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
 import numpy as np
@@ -18,6 +17,7 @@ import pandas as pd
 from deepsphere.reporting.checks import Check
 from deepsphere.reporting.paper import paper_numbers
 from deepsphere.reporting.tables import paper_vs_ours
+from deepsphere.workflow.runs import collect_runs as collect_finished_runs
 
 __all__ = [
     "METHOD_LABELS", "collect_runs", "paper_table2", "paper_grid", "table2_frame", "grid_frame",
@@ -34,22 +34,19 @@ _PAPER_HARDWARE = "GPU (paper; model not stated)"
 def collect_runs(paths: Iterable) -> pd.DataFrame:
     """One row per metrics JSON: method, graph ("none" if no graph), order, noise, accuracy (%),
     weighted_f1 (%), time_ms (per sample), hardware, run_id, n_test."""
-    rows = []
-    for path in paths:
-        rec = json.loads(open(path, encoding="utf-8").read())
-        if "run" not in rec or "timing" not in rec:
-            raise ValueError(f"{path}: not a cosmo run record (no 'run'/'timing'); rerun the run")
-        run, m, t = rec["run"], rec["metrics"], rec["timing"]
-        rows.append({
-            "method": run["method"], "graph": run["graph"] or "none", "order": int(run["order"]),
-            "noise": float(run["noise"]), "accuracy": 100 * m["accuracy"],
-            "weighted_f1": 100 * m["weighted_f1"], "time_ms": t["per_sample_ms"],
-            "hardware": t["hardware"], "run_id": run["run_id"], "n_test": m["n"],
-        })
     cols = ["method", "graph", "order", "noise", "accuracy", "weighted_f1", "time_ms",
             "hardware", "run_id", "n_test"]
-    return pd.DataFrame(rows, columns=cols).sort_values(["method", "graph", "order", "noise"],
-                                                        ignore_index=True)
+    runs = collect_finished_runs(list(paths))
+    if runs.empty:
+        return pd.DataFrame(columns=cols)
+    frame = pd.DataFrame({
+        "method": runs["method"], "graph": runs["graph"].fillna("none"),
+        "order": runs["order"].astype(int), "noise": runs["noise"].astype(float),
+        "accuracy": 100 * runs["metric.accuracy"], "weighted_f1": 100 * runs["metric.weighted_f1"],
+        "time_ms": runs["time_ms"], "hardware": runs["hardware"], "run_id": runs["run_id"],
+        "n_test": runs["metric.n"],
+    })
+    return frame[cols].sort_values(["method", "graph", "order", "noise"], ignore_index=True)
 
 
 def paper_table2() -> pd.DataFrame:

@@ -56,7 +56,7 @@ def chebyshev_filter(
         raise ValueError("coefficients must be a non-empty 1-d sequence (K >= 1)")
     if lap.shape[0] != lap.shape[1] or x.shape[0] != lap.shape[0]:
         raise ValueError(f"shape mismatch: L~ is {lap.shape}, x is {x.shape}")
-    from deepsphere.geometry import _compiled_loops as csr_kernels
+    from deepsphere.geometry import _compiled_loops as compiled_loops
 
     dtype = np.result_type(x.dtype, lap.dtype)
     lap = sp.csr_matrix(lap, dtype=dtype)
@@ -70,7 +70,7 @@ def chebyshev_filter(
     t_prev, t_cur = x2, x2
     for k, c in enumerate(coefficients[1:], start=1):
         out = buffers[k % 3]
-        csr_kernels.chebyshev_step(lap.indptr, lap.indices, lap.data, t_cur, t_prev,
+        compiled_loops.chebyshev_step(lap.indptr, lap.indices, lap.data, t_cur, t_prev,
                                    dtype.type(c), k == 1, out, y)
         t_prev, t_cur = (x2, out) if k == 1 else (t_cur, out)
     return y[:, 0] if one_d else y.reshape(x.shape)

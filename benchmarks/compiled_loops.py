@@ -1,7 +1,7 @@
 """The facts behind the compiled graph kernels' design, measured on this machine.
 
-One command: ``python benchmarks/compiled_kernels.py``. Writes a Markdown table to
-``benchmarks/results/compiled_kernels.md``:
+One command: ``python benchmarks/compiled_loops.py``. Writes a Markdown table to
+``benchmarks/results/compiled_loops.md``:
 
 1. first-call cost: building a small kNN graph and its Laplacian in a fresh process with an
    empty numba cache (compilation) and again with that cache (loading);
@@ -98,14 +98,14 @@ def main() -> None:
         ("first write of fresh memory", f"{first:.2f} s/GiB"),
         ("second write of the same memory", f"{again:.2f} s/GiB"),
     ]
-    lines = [f"Compiled kernels: measured facts ({os.cpu_count()} CPUs, load "
+    lines = [f"Compiled loops: measured facts ({os.cpu_count()} CPUs, load "
              f"{os.getloadavg()[0]:.1f}; numba {numba.__version__}). Import included in the "
              "first two rows.", "", "| what | measured |", "|---|---|"]
     lines += [f"| {a} | {b} |" for a, b in rows]
     text = "\n".join(lines) + "\n"
     print(text)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    with open(os.path.join(HERE, "results", "compiled_kernels.md"), "w", encoding="utf-8") as f:
+    with open(os.path.join(HERE, "results", "compiled_loops.md"), "w", encoding="utf-8") as f:
         f.write(text)
 
 
