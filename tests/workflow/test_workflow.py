@@ -293,3 +293,15 @@ rule stations:
     expected = np.where(adj, np.exp(-d2 / (4 * 0.01)), 0.0)
     np.testing.assert_allclose(graph.weights.toarray(), expected, rtol=1e-5, atol=1e-7)
     assert graph.definition["positions"] == "data/interim/toy/stations.csv"
+
+
+def test_the_config_checker_names_the_line_of_a_configfile(tmp_path, capsys):
+    from deepsphere.workflow.config import main
+
+    bad = tmp_path / "mine.yaml"
+    bad.write_text("seed: 1\ncosmo: {source: standin\n")
+    assert main([str(bad), str(SCHEMA)]) == 1
+    assert re.search(r"mine\.yaml:\d+:\d+: YAML syntax error", capsys.readouterr().err)
+    good = tmp_path / "ok.yaml"
+    good.write_text(yaml.safe_dump({"seed": 1, "notebooks": _demo()["notebooks"]}))
+    assert main([str(good), str(SCHEMA)]) == 0
