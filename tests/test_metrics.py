@@ -106,3 +106,56 @@ def test_shape_mismatch_raises():
         metrics.accuracy([0, 1], [0, 1, 1])
     with pytest.raises(ValueError, match="shape"):
         metrics.mse([0.0, 1.0], [[0.0, 1.0]])
+
+
+def test_mean_class_recall_leaves_an_absent_class_out():
+    y_true = np.array([0, 0, 1, 1, 0, 1])  # class 2 absent
+    y_pred = np.array([0, 1, 1, 1, 0, 0])
+    # hand-worked: recall_0 = 2/3, recall_1 = 2/3, class 2 has none -> mean 2/3, not 4/9
+    assert metrics.mean_class_recall(y_true, y_pred, 3) == pytest.approx(2 / 3)
+    assert metrics.mean_class_recall(y_true, y_pred, 3) == pytest.approx(
+        skm.balanced_accuracy_score(y_true, y_pred)
+    )
+    scores = np.eye(3)[y_pred]
+    report = metrics.classification_report(y_true, scores)
+    assert report["per_class_recall"][2] is None
+    assert report["mean_class_recall"] == pytest.approx(2 / 3)
+
+
+def test_r2_and_explained_variance_of_a_constant_target():
+    """SS_tot = 0: sklearn's convention (force_finite): 1 for a perfect fit, else 0."""
+    y = np.full(5, 3.0)
+    perfect, off = y.copy(), y + np.array([0.0, 0.1, 0.0, -0.2, 0.0])
+    for got, expected in ((metrics.r2(y, perfect), skm.r2_score(y, perfect)),
+                          (metrics.r2(y, off), skm.r2_score(y, off)),
+                          (metrics.explained_variance(y, perfect),
+                           skm.explained_variance_score(y, perfect)),
+                          (metrics.explained_variance(y, off),
+                           skm.explained_variance_score(y, off))):
+        assert got == expected
+    assert (metrics.r2(y, perfect), metrics.r2(y, off)) == (1.0, 0.0)  # hand-worked
+
+
+@pytest.mark.parametrize("fn", [metrics.accuracy, metrics.weighted_f1,
+                                lambda t, p: metrics.per_class_recall(t, p, 3)])
+def test_float_labels_that_are_not_class_indices_raise(fn):
+    with pytest.raises(ValueError, match=r"y_true holds 2 value\(s\) that are not class "
+                                         r"indices, e.g. 0.7 at flat index 1.*argmax"):
+        fn(np.array([0.0, 0.7, 1.0, 1.4]), np.array([0, 0, 1, 1]))
+    with pytest.raises(ValueError, match=r"y_pred holds 1 value\(s\).*nan"):
+        fn(np.array([0, 0, 1, 1]), np.array([0.0, np.nan, 1.0, 1.0]))
+    # integer-valued floats are class indices: same result as the integers
+    t, p = np.array([0, 1, 2, 2]), np.array([0, 2, 2, 1])
+    np.testing.assert_array_equal(fn(t.astype(float), p.astype(float)), fn(t, p))
+
+
+def test_labels_outside_n_classes_raise_instead_of_being_ignored():
+    with pytest.raises(ValueError, match=r"y_true holds 1 label\(s\) outside 0..2, e.g. 3 at "
+                                         r"flat index 2: pass n_classes"):
+        metrics.per_class_recall([0, 1, 3, 2], [0, 1, 2, 2], 3)
+    with pytest.raises(ValueError, match=r"y_pred holds 1 label\(s\) outside 0..2, e.g. -1"):
+        metrics.per_class_recall([0, 1, 2, 2], [0, -1, 2, 2], 3)
+    with pytest.raises(ValueError, match="n_classes must be a positive integer"):
+        metrics.per_class_recall([0, 1], [0, 1], 0)
+    with pytest.raises(ValueError, match="outside 0..1"):  # report: n_classes from the scores
+        metrics.classification_report(np.array([0, 1, 2]), np.eye(2)[[0, 1, 1]])

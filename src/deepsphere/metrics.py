@@ -1,13 +1,15 @@
 """Evaluation metrics of the DeepSphere experiments (plain NumPy, no framework).
 
 Conventions: ``y_true`` holds integer class labels of any shape (``(n,)`` per sample, or
-``(n, vertices)`` per vertex for segmentation); ``y_pred`` holds predicted labels of the same
-shape; ``scores`` holds per-class scores (probabilities or logits) of shape ``y_true.shape +
-(n_classes,)``. Per-vertex tasks are scored over all vertices of all samples pooled together,
-as the climate experiment did. Fractions are returned in ``[0, 1]`` (not percent).
+``(n, vertices)`` per vertex for segmentation; integer-valued floats pass, 0.7 or NaN raise);
+``y_pred`` holds predicted labels of the same shape; ``scores`` holds per-class scores
+(probabilities or logits) of shape ``y_true.shape + (n_classes,)``. Per-vertex tasks are scored
+over all vertices of all samples pooled together, as the climate experiment did. Fractions are
+returned in ``[0, 1]`` (not percent).
 
 Classification: :func:`accuracy`, :func:`per_class_recall` (the climate experiment's per-class
-"accuracy"), :func:`weighted_f1`, :func:`average_precision` (one class against the rest),
+"accuracy") and its mean :func:`mean_class_recall`, :func:`weighted_f1`,
+:func:`average_precision` (one class against the rest),
 :func:`average_precision_per_class`, :func:`mean_average_precision` over chosen classes (climate:
 TC and AR, background excluded). Regression: :func:`mse`, :func:`mae`, :func:`r2`,
 :func:`explained_variance`. :func:`classification_report` / :func:`regression_report` bundle them
@@ -28,6 +30,7 @@ __all__ = [
     "explained_variance",
     "mae",
     "mean_average_precision",
+    "mean_class_recall",
     "mse",
     "per_class_recall",
     "r2",
@@ -36,14 +39,44 @@ __all__ = [
 ]
 
 
+def _class_indices(y: np.ndarray, name: str) -> np.ndarray:
+    """``y`` flattened to int64, refusing values that are not class indices (0.7, NaN, "a");
+    integer-valued floats (1.0) are accepted."""
+    flat = y.reshape(-1)
+    if flat.dtype == bool or np.issubdtype(flat.dtype, np.integer):
+        return flat.astype(np.int64)
+    if not np.issubdtype(flat.dtype, np.floating):
+        raise ValueError(f"{name} must hold integer class labels, got dtype {flat.dtype}; "
+                         "convert the labels to class indices 0, 1, ...")
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(~np.isfinite(flat) | (flat != np.round(flat)))
+    if bad.size:
+        raise ValueError(
+            f"{name} holds {bad.size} value(s) that are not class indices, e.g. {flat[bad[0]]} "
+            f"at flat index {bad[0]}: labels must be integers 0, 1, ... (not truncated here); "
+            "for scores or probabilities take argmax(axis=-1) first."
+        )
+    return flat.astype(np.int64)
+
+
 def _labels(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
-    """Flatten two label arrays of equal shape to ``(n,)`` int64."""
+    """Flatten two label arrays of equal shape to ``(n,)`` int64 (integer-valued only)."""
     t, p = np.asarray(y_true), np.asarray(y_pred)
     if t.shape != p.shape:
         raise ValueError(f"y_true shape {t.shape} differs from y_pred shape {p.shape}")
     if t.size == 0:
         raise ValueError("metrics need at least one sample")
-    return t.reshape(-1).astype(np.int64), p.reshape(-1).astype(np.int64)
+    return _class_indices(t, "y_true"), _class_indices(p, "y_pred")
+
+
+def _check_range(labels: np.ndarray, name: str, n_classes: int) -> None:
+    outside = np.flatnonzero((labels < 0) | (labels >= n_classes))
+    if outside.size:
+        raise ValueError(
+            f"{name} holds {outside.size} label(s) outside 0..{n_classes - 1}, e.g. "
+            f"{labels[outside[0]]} at flat index {outside[0]}: pass n_classes = the number of "
+            "classes (largest label + 1), or fix the labels."
+        )
 
 
 def accuracy(y_true, y_pred) -> float:
@@ -57,13 +90,24 @@ def per_class_recall(y_true, y_pred, n_classes: int) -> np.ndarray:
 
     The climate experiment reported this (times 100) as per-class "accuracy".
     """
+    if isinstance(n_classes, bool) or not isinstance(n_classes, int | np.integer) or n_classes < 1:
+        raise ValueError(f"n_classes must be a positive integer, got {n_classes!r}")
     t, p = _labels(y_true, y_pred)
+    _check_range(t, "y_true", n_classes)
+    _check_range(p, "y_pred", n_classes)
     recall = np.full(n_classes, np.nan)
     for c in range(n_classes):
         true_c = t == c
         if true_c.any():
             recall[c] = np.mean(p[true_c] == c)
     return recall
+
+
+def mean_class_recall(y_true, y_pred, n_classes: int) -> float:
+    """Mean of :func:`per_class_recall` over the classes present in ``y_true`` (an absent class
+    has no recall and is left out, as ``sklearn.metrics.balanced_accuracy_score``)."""
+    recall = per_class_recall(y_true, y_pred, n_classes)
+    return float(np.nanmean(recall))  # y_true is non-empty: at least one class is present
 
 
 def weighted_f1(y_true, y_pred) -> float:
@@ -189,7 +233,7 @@ def classification_report(
         "accuracy": accuracy(y_true, y_pred),
         "weighted_f1": weighted_f1(y_true, y_pred),
         "per_class_recall": [None if np.isnan(r) else float(r) for r in recall],
-        "mean_class_recall": float(np.nanmean(recall)) if np.any(~np.isnan(recall)) else None,
+        "mean_class_recall": mean_class_recall(y_true, y_pred, n_classes),
         "n": int(np.asarray(y_true).size),
     }
     if with_ap:

@@ -165,3 +165,92 @@ def test_one_pass_bound_path_equals_two_steps(v1_graph, kind):
     got = laplacian.chebyshev_laplacian(w, kind, (-1.0, 0.5), "bound")
     assert got.dtype == np.float32
     np.testing.assert_allclose(got.toarray(), expected, atol=1e-6)
+
+
+def dense_normalized(w):
+    """Dense float64 ``I - D^-1/2 W D^-1/2`` with ``L_ii = 0`` at isolated vertices."""
+    w = np.asarray(w, dtype=np.float64)
+    d = w.sum(axis=1)
+    dinv = np.where(d > 0, 1 / np.sqrt(np.where(d > 0, d, 1)), 0.0)
+    return np.diag((d > 0).astype(float)) - dinv[:, None] * w * dinv[None, :]
+
+
+@pytest.mark.parametrize("interval", [(-1.0, 1.0), (-1.0, 0.5)])
+def test_one_pass_normalized_keeps_the_isolated_vertex_at_the_interval_start(interval):
+    """Bound path: L_33 = 0 at the isolated vertex, so its rescaled diagonal is exactly ``a``."""
+    w = path_graph_with_isolated_vertex()
+    a, b = interval
+    expected = (b - a) / 2.0 * dense_normalized(w.toarray()) + a * np.eye(4)
+    assert expected[3, 3] == a and expected[1, 1] == (b - a) / 2 + a  # the hand-worked values
+    got = laplacian.chebyshev_laplacian(w, "normalized", interval, "bound")
+    np.testing.assert_allclose(got.toarray(), expected, atol=1e-7)
+    combinatorial = laplacian.chebyshev_laplacian(w, "combinatorial", interval, "bound")
+    lc = np.diag(w.toarray().sum(1)) - w.toarray()
+    np.testing.assert_allclose(combinatorial.toarray(), (b - a) / 6.0 * lc + a * np.eye(4),
+                               atol=1e-7)  # Gershgorin bound 2 * max degree = 6
+
+
+ENTRY_POINTS = {
+    "combinatorial": lambda w: laplacian.laplacian(w, "combinatorial"),
+    "normalized": lambda w: laplacian.laplacian(w, "normalized"),
+    "bound-normalized": lambda w: laplacian.chebyshev_laplacian(w, "normalized", (-1, 1), "bound"),
+    "bound-combinatorial": lambda w: laplacian.chebyshev_laplacian(w, "combinatorial",
+                                                                  (-1, 1), "bound"),
+    "eigsh": lambda w: laplacian.chebyshev_laplacian(w, "normalized", (-1, 1), "eigsh"),
+}
+
+
+@pytest.mark.parametrize("entry", sorted(ENTRY_POINTS))
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_non_finite_weights_raise_naming_count_and_entry(entry, bad, dtype):
+    w = path_graph_with_isolated_vertex().toarray()
+    w[1, 2] = w[2, 1] = bad  # two stored entries
+    with pytest.raises(ValueError, match=r"2 non-finite entries .*W\[1, 2\] = (nan|inf).*fix"):
+        ENTRY_POINTS[entry](sp.csr_matrix(w.astype(dtype)))
+
+
+@pytest.mark.parametrize("entry", sorted(ENTRY_POINTS))
+def test_one_way_edge_raises_instead_of_being_dropped(entry):
+    w = path_graph_with_isolated_vertex().toarray()
+    w[2, 3] = 0.5  # a one-way edge to the isolated vertex
+    with pytest.raises(ValueError, match=r"not symmetric: 1 stored entry .*W\[2, 3\] = 0.5 but "
+                                         r"W\[3, 2\] = 0.0.*W.maximum\(W.T\)"):
+        ENTRY_POINTS[entry](sp.csr_matrix(w))
+
+
+@pytest.mark.parametrize("entry", sorted(ENTRY_POINTS))
+def test_unequal_pair_raises(entry):
+    w = path_graph_with_isolated_vertex().toarray()
+    w[2, 1] = 2.5  # W[1, 2] = 2
+    with pytest.raises(ValueError, match=r"not symmetric: 2 stored entries .*W\[1, 2\] = 2.0 but "
+                                         r"W\[2, 1\] = 2.5"):
+        ENTRY_POINTS[entry](sp.csr_matrix(w))
+
+
+def test_symmetric_up_to_rounding_and_one_sided_explicit_zero_are_accepted():
+    w = path_graph_with_isolated_vertex().toarray().astype(np.float32)
+    w[2, 1] = np.nextafter(np.float32(2.0), np.float32(3.0))  # one float32 ulp apart
+    got = laplacian.laplacian(sp.csr_matrix(w), "combinatorial").toarray()
+    np.testing.assert_allclose(got, np.diag(w.sum(1)) - w, atol=1e-6)
+    # an explicitly stored zero with no mirror entry is no edge at all
+    m = sp.csr_matrix(path_graph_with_isolated_vertex()).tocoo()
+    m = sp.csr_matrix((np.r_[m.data, 0.0], (np.r_[m.row, 2], np.r_[m.col, 3])), shape=(4, 4))
+    assert m.nnz == 5 and m.indices[m.indptr[2]:m.indptr[3]].tolist() == [1, 3]  # stored (2, 3)
+    np.testing.assert_allclose(laplacian.laplacian(m, "normalized").toarray(),
+                               dense_normalized(m.toarray()), atol=1e-12)
+
+
+def test_laplacian_level_entry_points_refuse_non_finite_or_asymmetric_matrices():
+    L = laplacian.laplacian(path_graph_with_isolated_vertex(), "combinatorial").toarray()
+    asym = L.copy()
+    asym[0, 3] = -0.5
+    nan = L.copy()
+    nan[2, 2] = np.nan
+    for call in (lambda m: laplacian.largest_eigenvalue(m, "eigsh"),
+                 lambda m: laplacian.largest_eigenvalue(m, "bound"),
+                 lambda m: laplacian.rescale_laplacian(m, 6.0)):
+        with pytest.raises(ValueError, match=r"L is not symmetric: 1 stored entry.*L\[0, 3\]"):
+            call(sp.csr_matrix(asym))
+        with pytest.raises(ValueError, match=r"L has 1 non-finite entry.*L\[2, 2\] = nan"):
+            call(sp.csr_matrix(nan))

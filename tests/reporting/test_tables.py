@@ -52,13 +52,16 @@ def test_verdict_has_an_all_row(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "ours,paper,keys",
+    "ours,paper,keys,match",
     [
-        (pd.DataFrame({"k": [1, 1], "v": [1, 2]}), pd.DataFrame({"k": [1], "v": [1]}), ["k"]),
-        (pd.DataFrame({"k": [1], "v": [1]}), pd.DataFrame({"k": [1], "w": [1]}), ["k"]),
-        (pd.DataFrame({"k": [1], "v": [1]}), pd.DataFrame({"k": [1], "v": [1]}), []),
+        (pd.DataFrame({"k": [1, 1], "v": [1, 2]}), pd.DataFrame({"k": [1], "v": [1]}), ["k"],
+         r"ours table repeats keys \['k'\]"),
+        (pd.DataFrame({"k": [1], "v": [1]}), pd.DataFrame({"k": [1], "w": [1]}), ["k"],
+         r"paper table lacks column\(s\) \['v'\]"),
+        (pd.DataFrame({"k": [1], "v": [1]}), pd.DataFrame({"k": [1], "v": [1]}), [],
+         "need at least one key"),
     ],
 )
-def test_bad_tables_raise_value_error(ours, paper, keys):
-    with pytest.raises(ValueError):
+def test_bad_tables_raise_value_error(ours, paper, keys, match):
+    with pytest.raises(ValueError, match=match):
         tables.paper_vs_ours(ours, paper, keys, ["v"])

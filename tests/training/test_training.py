@@ -272,11 +272,26 @@ def test_evaluate_segmentation_and_regression(tmp_path):
     assert report["r2"] == pytest.approx(r2_score(target.ravel(), pred.ravel()), rel=1e-5)
 
 
-def test_git_commit_outside_a_repository(tmp_path):
+def test_git_commit_outside_and_inside_a_repository(tmp_path):
     assert git_commit(tmp_path) == "unknown"
-    repo_root = Path(deepsphere.__file__).resolve().parents[2]
-    if (repo_root / ".git").exists():
-        assert len(git_commit(repo_root).split("+")[0]) == 40
+    repo = tmp_path / "repo"
+    repo.mkdir()
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c",
+                               "user.email=t@example.org", *args], capture_output=True, text=True,
+                              check=True, timeout=30).stdout.strip()
+
+    git("init", "-q")
+    (repo / "tracked.txt").write_text("one\n")
+    git("add", "tracked.txt")
+    git("commit", "-q", "-m", "first")
+    head = git("rev-parse", "HEAD")
+    assert len(head) == 40 and git_commit(repo) == head
+    (repo / "untracked.txt").write_text("ignored by the dirty check\n")
+    assert git_commit(repo) == head
+    (repo / "tracked.txt").write_text("two\n")
+    assert git_commit(repo) == head + "+dirty"
 
 
 def _subprocess_env(**extra):
@@ -328,7 +343,14 @@ def test_threads_from_the_caller_set_tf_pools():
 def test_key_training_and_model_tests_pass_on_jax():
     """One JAX subprocess for the key tests of this file and of test_models.py."""
     here = Path(__file__).resolve().parent
-    selection = "resume_after_kill or schedule or rotation or save_load or fit_builds"
+    expected = {
+        "test_training.py::test_learning_rate_schedule_matches_closed_form",
+        "test_training.py::test_same_config_same_weights_and_resume_after_kill",
+        "test_models.py::test_fcn_is_invariant_to_a_90_degree_rotation_about_z",
+        "test_models.py::test_save_load_gives_identical_predictions",
+        "test_models.py::test_fit_builds_the_model_from_the_config_and_resumes",
+    }
+    selection = " or ".join(name.split("::")[1] for name in sorted(expected))
     out = subprocess.run(
         [
             sys.executable,
@@ -337,6 +359,7 @@ def test_key_training_and_model_tests_pass_on_jax():
             "-q",
             "-p",
             "no:cacheprovider",
+            "-rA",
             "-W",
             "ignore::DeprecationWarning",
             str(here / "test_training.py"),
@@ -350,4 +373,9 @@ def test_key_training_and_model_tests_pass_on_jax():
         timeout=400,
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
-    assert "5 passed" in out.stdout
+    # -rA lists every outcome: each selected test passed, none was skipped or deselected away
+    passed = {line.split()[1].rsplit("/", 1)[-1] for line in out.stdout.splitlines()
+              if line.startswith("PASSED ")}
+    assert passed == expected, out.stdout[-3000:]
+    assert not any(line.startswith(("SKIPPED", "XFAIL", "ERROR", "FAILED"))
+                   for line in out.stdout.splitlines()), out.stdout[-3000:]

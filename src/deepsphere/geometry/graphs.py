@@ -279,6 +279,22 @@ def _check_definition(definition) -> dict:
     return definition
 
 
+def graph_vertex_count(definition: dict) -> int | None:
+    """Vertex count of a graph definition without building it; None for a data-defined
+    (``positions``) graph, whose vertices are in a file."""
+    kind = definition["sampling"]
+    if kind == "healpix":
+        nside, idx = int(definition["nside"]), definition.get("indexes")
+        if idx is None:
+            return 12 * nside**2
+        return nside**2 // int(idx["order"]) ** 2 if isinstance(idx, dict) else len(idx)
+    if kind == "icosahedral":
+        return 10 * 4 ** int(definition["level"]) + 2
+    if kind == "equiangular":
+        return (2 * int(definition["bandwidth"])) ** 2
+    return len(definition["lon_deg"]) if kind == "points" else None
+
+
 def build_graph(definition: dict) -> SphereGraph:
     """Build the graph a definition describes (see the module docstring for the schema)."""
     d = _check_definition(definition)

@@ -49,24 +49,90 @@ def _check_kind(kind) -> str:
 
 def _row_sums(m: sp.csr_matrix, absolute: bool = False) -> np.ndarray:
     """Row sums in float64, shape ``(n,)``."""
-    from . import _compiled_loops as csr_kernels
+    from . import _compiled_loops as compiled_loops
 
-    return csr_kernels.row_sums(m.indptr, m.data, absolute)
+    return compiled_loops.row_sums(m.indptr, m.data, absolute)
 
 
 def _check_weights(weights) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     """Validate a weight matrix in one pass: ``(W as csr, degree (float64), off-diagonal
     entries per row)``."""
-    from . import _compiled_loops as csr_kernels
+    from . import _compiled_loops as compiled_loops
 
     w = _check_square_sparse(weights, "weights")
-    degree, offdiag, negative, diagonal = csr_kernels.weight_stats(w.indptr, w.indices, w.data)
+    degree, offdiag, negative, diagonal = compiled_loops.weight_stats(w.indptr, w.indices, w.data)
+    if not np.isfinite(degree).all():  # NaN and +inf propagate to the row sum (cheap test)
+        _check_finite(w)
     if negative:
         raise ValueError("weights must be non-negative (a graph's edge weights).")
     if diagonal:
         raise ValueError("weights must have a zero diagonal (no self-loops): remove them with "
                          "W.setdiag(0); W.eliminate_zeros().")
+    _check_symmetric(w)
     return w, degree, offdiag
+
+
+def _entry(m: sp.csr_matrix, k: int) -> tuple[int, int]:
+    """``(row, column)`` of the ``k``-th stored entry of a CSR matrix."""
+    return int(np.searchsorted(m.indptr, k, side="right") - 1), int(m.indices[k])
+
+
+def _check_finite(w: sp.csr_matrix, name: str = "weights") -> None:
+    """Raise if an entry is NaN or infinite (it would make the whole Laplacian row NaN)."""
+    bad = np.flatnonzero(~np.isfinite(w.data))
+    if bad.size:
+        i, j = _entry(w, bad[0])
+        s = "W" if name == "weights" else name
+        raise ValueError(
+            f"{name} has {bad.size} non-finite entr{'y' if bad.size == 1 else 'ies'} (NaN or "
+            f"inf), e.g. {s}[{i}, {j}] = {w.data[bad[0]]}: they would make the Laplacian NaN; "
+            "fix the distances or kernel width that produced them, or drop those edges."
+        )
+
+
+_SYMMETRY_RTOL = 1e-6  # |W_ij - W_ji| <= rtol * max(|W_ij|, |W_ji|): float32 rounding passes
+
+
+def _check_symmetric(w: sp.csr_matrix, name: str = "weights") -> None:
+    """Raise unless ``W_ij == W_ji`` (up to ``_SYMMETRY_RTOL``) for every stored entry.
+
+    Fast path (O(nnz), no sort): the transpose of a structurally symmetric matrix has the same
+    CSR pattern, so the values compare position by position. Otherwise every entry looks up its
+    mirror (explicit zeros count as absent edges)."""
+    t = w.T.tocsr()
+    t.sort_indices()
+    if np.array_equal(w.indptr, t.indptr) and np.array_equal(w.indices, t.indices):
+        a, b = w.data, t.data
+    else:
+        n = w.shape[0]
+        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(w.indptr))
+        cols = w.indices.astype(np.int64)
+        keys = rows * n + cols  # ascending: rows in order, sorted columns
+        mirror = np.searchsorted(keys, cols * n + rows).clip(max=max(keys.size - 1, 0))
+        found = keys[mirror] == cols * n + rows if keys.size else np.zeros(0, bool)
+        a = w.data
+        b = np.where(found, w.data[mirror], 0) if keys.size else w.data
+    bad = np.flatnonzero(np.abs(a - b) > _SYMMETRY_RTOL * np.maximum(np.abs(a), np.abs(b)))
+    if bad.size:
+        i, j = _entry(w, bad[0])
+        s = "W" if name == "weights" else name
+        raise ValueError(
+            f"{name} is not symmetric: {bad.size} stored entr"
+            f"{'y' if bad.size == 1 else 'ies'} {s}[i, j] differ{'s' if bad.size == 1 else ''} "
+            f"from {s}[j, i], e.g. "
+            f"{s}[{i}, {j}] = {a[bad[0]]} but {s}[{j}, {i}] = {b[bad[0]]} (a one-way or unequal "
+            "edge); a graph Laplacian needs undirected edges: symmetrise the weights, e.g. "
+            "W = W.maximum(W.T) or (W + W.T) / 2, and rebuild it."
+        )
+
+
+def _check_laplacian(L, name: str = "L") -> sp.csr_matrix:
+    """A square, finite, symmetric sparse Laplacian as sorted CSR."""
+    L = _check_square_sparse(L, name)
+    if not np.isfinite(L.data).all():
+        _check_finite(L, name)
+    _check_symmetric(L, name)
+    return L
 
 
 def _rebuild_with_diagonal(m: sp.csr_matrix, diag: np.ndarray, dtype, *, factor,
@@ -79,11 +145,11 @@ def _rebuild_with_diagonal(m: sp.csr_matrix, diag: np.ndarray, dtype, *, factor,
     ``v * factor`` without ``scale``: evaluated in the precision of ``scale`` or, without it,
     of ``m``'s values, or of ``factor`` if it is a wider NumPy scalar (numpy's promotion rules:
     a Python float does not widen float32, a ``np.float64`` does)."""
-    from . import _compiled_loops as csr_kernels
+    from . import _compiled_loops as compiled_loops
 
     n = m.shape[0]
     if offdiag is None:
-        offdiag = csr_kernels.weight_stats(m.indptr, m.indices, m.data)[1]
+        offdiag = compiled_loops.weight_stats(m.indptr, m.indices, m.data)[1]
     idt = index_dtype(int(offdiag.sum()) + n)
     indptr = np.zeros(n + 1, dtype=idt)
     np.cumsum(offdiag, out=indptr[1:])
@@ -92,7 +158,7 @@ def _rebuild_with_diagonal(m: sp.csr_matrix, diag: np.ndarray, dtype, *, factor,
     data = np.empty(indices.size, dtype=dtype)
     work = m.data.dtype if scale is None else scale.dtype
     scale = np.zeros(0, dtype=work) if scale is None else scale
-    csr_kernels.with_diagonal(m.indptr, m.indices, m.data, np.asarray(diag, dtype=np.float64),
+    compiled_loops.with_diagonal(m.indptr, m.indices, m.data, np.asarray(diag, dtype=np.float64),
                               scale, factor if isinstance(factor, np.floating) else work.type(factor),
                               indptr, indices, data)
     out = sp.csr_matrix((data, indices, indptr), shape=(n, n), copy=False)
@@ -131,7 +197,7 @@ def largest_eigenvalue(L, method="eigsh", safety=1.02, *, kind=None) -> float:
         safety: multiplicative factor >= 1 for ``"eigsh"`` (1.02 as the originals).
         kind: the Laplacian's kind, used by ``"bound"`` only.
     """
-    L = _check_square_sparse(L, "L")
+    L = _check_laplacian(L)
     if method not in ("eigsh", "bound"):
         raise ValueError(f"method={method!r}: pass 'eigsh' or 'bound'.")
     if not safety >= 1:
@@ -154,10 +220,15 @@ def largest_eigenvalue(L, method="eigsh", safety=1.02, *, kind=None) -> float:
     return lmax * float(safety)
 
 
-def rescale_laplacian(L, lmax, interval=(-1.0, 1.0)) -> sp.csr_matrix:
+def rescale_laplacian(L, lmax, interval=(-1.0, 1.0), *, dtype=np.float32) -> sp.csr_matrix:
     """Map the spectrum ``[0, lmax]`` affinely onto ``interval = (a, b)``:
-    ``(b - a) L / lmax + a I`` as csr float32 (``2L/lmax - I`` for ``(-1, 1)``)."""
-    L = _check_square_sparse(L, "L")
+    ``(b - a) L / lmax + a I`` as csr ``dtype`` (float32 by default, or float64; ``2L/lmax - I``
+    for ``(-1, 1)``). Off-diagonal entries are computed in ``L``'s precision, the diagonal in
+    float64, then stored as ``dtype``."""
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype={dtype}: pass float32 or float64.")
+    L = _check_laplacian(L)
     if not (np.isfinite(lmax) and lmax > 0):
         raise ValueError(f"lmax={lmax!r}: pass a positive eigenvalue estimate.")
     a, b = (float(x) for x in interval)
@@ -165,7 +236,7 @@ def rescale_laplacian(L, lmax, interval=(-1.0, 1.0)) -> sp.csr_matrix:
         raise ValueError(f"interval={interval!r}: pass (a, b) with a < b, e.g. (-1, 1).")
     scale = (b - a) / float(lmax)
     diag = scale * L.diagonal().astype(np.float64) + a
-    return _rebuild_with_diagonal(L, diag, np.float32, factor=scale)
+    return _rebuild_with_diagonal(L, diag, dtype, factor=scale)
 
 
 def chebyshev_laplacian(weights, kind="normalized", interval=(-1.0, 1.0), lmax_method="eigsh",

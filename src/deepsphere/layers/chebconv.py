@@ -30,6 +30,77 @@ def _laplacian_from_definition(key):
     )
 
 
+#: matrix= is compared entry by entry with the definition's own graph up to this vertex count
+#: (building such a graph takes < 0.1 s); above it only the vertex count is checked.
+VERIFY_MAX_VERTICES = 20_000
+
+
+def _definition_vertex_count(definition) -> int | None:
+    """Vertex count of a graph definition without building it (None: not known cheaply)."""
+    from deepsphere.geometry.graphs import graph_vertex_count
+
+    try:
+        return graph_vertex_count(definition)
+    except (KeyError, TypeError, ValueError):
+        return None  # a malformed definition: graph_id reports it
+
+
+@functools.lru_cache(maxsize=16)
+def _definition_graph_laplacian(key):
+    """Unscaled Laplacian (float64) of a small definition's graph, cached per process."""
+    spec = json.loads(key)
+    from deepsphere.geometry.graphs import build_graph
+    from deepsphere.geometry.laplacian import laplacian
+
+    return laplacian(build_graph(spec["graph"]).weights.astype(np.float64), spec["kind"])
+
+
+def _check_prebuilt_matrix(matrix, spec):
+    """Refuse a ``matrix=`` that is not the rescaled Laplacian of the graph ``spec`` defines.
+
+    Always: its size against the definition's vertex count (no graph is built). Up to
+    :data:`VERIFY_MAX_VERTICES` vertices also its entries: ``matrix = alpha L + a I`` with ``L``
+    the definition's own unscaled Laplacian, ``a`` the interval's start and one ``alpha > 0``
+    (``(b - a) / lmax``; the lmax estimate itself is not recomputed, that needs an eigensolver).
+    """
+    from deepsphere.geometry.graphs import graph_id
+
+    unknown = set(spec) - _LAPLACIAN_KEYS
+    if unknown:
+        raise ValueError(
+            f"Unknown laplacian keys {sorted(unknown)}; allowed: {sorted(_LAPLACIAN_KEYS)}."
+        )
+    definition, kind = spec["graph"], spec.get("kind", "normalized")
+    gid = graph_id(definition)
+    n, m = _definition_vertex_count(definition), matrix.shape[0]
+    per_row = matrix.nnz / max(m, 1)
+    if n is not None and n != m:
+        raise ValueError(
+            f"matrix= is {m}x{m} ({per_row:.1f} entries per row) but laplacian= defines the "
+            f"graph {gid!r} with {n} vertices: matrix= must be the rescaled Laplacian of that "
+            "very graph. Pass the matrix built from that graph (e.g. its cached graph file), or "
+            "leave out matrix= to build it from the definition."
+        )
+    if n is None or n > VERIFY_MAX_VERTICES:
+        return
+    L = _definition_graph_laplacian(json.dumps({"graph": definition, "kind": kind},
+                                               sort_keys=True))
+    a = float(tuple(spec.get("interval", (-1.0, 1.0)))[0])
+    shifted = sp.csr_matrix(matrix, dtype=np.float64) - a * sp.eye(m, format="csr")
+    alpha = float(shifted.multiply(L).sum() / max(L.multiply(L).sum(), 1e-300))
+    residual = abs(shifted - alpha * L)
+    scale = max(float(abs(matrix).max()), 1e-30)
+    if alpha <= 0 or (residual.nnz and residual.max() > 1e-4 * scale):
+        raise ValueError(
+            f"matrix= ({m}x{m}, {per_row:.1f} entries per row) is not the {kind} Laplacian of "
+            f"the graph {gid!r} that laplacian= defines ({L.nnz / m:.1f} entries per row), "
+            f"rescaled to start at {a}: it comes from another graph (another k, kernel width "
+            "or sampling with the same vertex count) or other Laplacian settings. Pass the "
+            "matrix built from that graph with the definition's kind and interval, or leave out "
+            "matrix= to build it from the definition."
+        )
+
+
 def resolve_laplacian(laplacian):
     """The rescaled Laplacian described by a ChebConv ``laplacian`` argument, as sorted CSR.
 
@@ -96,7 +167,9 @@ class ChebConv(keras.layers.Layer):
             Laplacian instead of storing it; a matrix is stored inline in the config.
         matrix: optional prebuilt rescaled Laplacian of the graph that the dict ``laplacian``
             defines (e.g. from the workflow's cached graph file): used instead of rebuilding it,
-            while the config records only the definition. Not part of the config.
+            while the config records only the definition. Not part of the config. It must be
+            that graph's Laplacian (checked: its size always; its entries up to
+            ``VERIFY_MAX_VERTICES`` vertices), else the saved model would not load as trained.
         use_bias: add one bias per output feature (the original adds it after batch norm,
             with the separate :class:`~deepsphere.layers.Bias` layer).
         activation: Keras activation applied last.
@@ -147,6 +220,7 @@ class ChebConv(keras.layers.Layer):
                     "laplacian={'graph': <definition>, 'kind', 'interval', 'lmax'} with it."
                 )
             self._laplacian_matrix = resolve_laplacian(matrix)
+            _check_prebuilt_matrix(self._laplacian_matrix, laplacian)
         else:
             self._laplacian_matrix = resolve_laplacian(laplacian)
         if sp.issparse(laplacian):

@@ -10,7 +10,7 @@ import functools
 
 import numpy as np
 
-from deepsphere.layers.sparse_ops import column_chunks
+from deepsphere.layers._sparse_common import column_chunks
 
 
 def _jax_product(data, indices, indptr, n, x, chunks):

@@ -28,8 +28,21 @@ import keras
 import numpy as np
 import scipy.sparse as sp
 
+from deepsphere.layers._sparse_common import column_chunks
+
 #: TensorFlow GPU sparse kernels index with int32: ``nnz * columns`` must stay below this.
 TF_GPU_PRODUCT_LIMIT = 2**31 - 1
+
+__all__ = [
+    "SparseOperand",
+    "TF_GPU_PRODUCT_LIMIT",
+    "check_square_sparse",
+    "chebyshev_filter",
+    "column_chunks",
+    "csr_components",
+    "is_symmetric",
+    "sparse_dense_matmul",
+]
 
 
 class SparseOperand:
@@ -128,14 +141,6 @@ def _tf_has_gpu():
     import tensorflow as tf
 
     return bool(tf.config.list_logical_devices("GPU"))
-
-
-def column_chunks(nnz, columns, max_product):
-    """Column slices ``[(start, stop), ...]`` keeping ``nnz * (stop - start) < max_product``."""
-    if max_product is None or nnz * columns < max_product:
-        return None
-    width = max(1, (max_product - 1) // max(nnz, 1))
-    return [(s, min(s + width, columns)) for s in range(0, columns, width)]
 
 
 def _backend_function(name):

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from deepsphere.layers.sparse_ops import column_chunks
+from deepsphere.layers._sparse_common import column_chunks
 
 
 def _tf_csr(op, dtype, scale=1.0):

@@ -313,16 +313,6 @@ def level_definitions(cfg) -> list[dict]:
 
 def n_vertices(definition: dict) -> int:
     """Vertex count of a graph definition, without building it."""
-    kind = definition["sampling"]
-    if kind == "healpix":
-        nside, idx = definition["nside"], definition.get("indexes")
-        if idx is None:
-            return 12 * nside**2
-        if isinstance(idx, dict):
-            return 12 * nside**2 // (12 * idx["order"] ** 2)
-        return len(idx)
-    if kind == "icosahedral":
-        return 10 * 4 ** definition["level"] + 2
-    if kind == "equiangular":
-        return (2 * definition["bandwidth"]) ** 2
-    return len(definition["lon_deg"])
+    from deepsphere.geometry.graphs import graph_vertex_count
+
+    return graph_vertex_count(definition)

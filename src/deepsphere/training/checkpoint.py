@@ -3,19 +3,20 @@
 A checkpoint is one ``.npz``: ``model_00000..`` (every variable training changes, in
 ``model.variables`` order, without ChebConv's constant Laplacians), ``opt_00000..`` (the
 optimiser's variables: step counter, moments) and ``meta`` (JSON: epoch, config fingerprint,
-history). Files are written to a temporary name and renamed, so a kill never leaves half a file.
+history). Files are written through :mod:`deepsphere.io.atomic` (a temporary name, then renamed),
+so a kill never leaves half a file.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import keras
 import numpy as np
+
+from deepsphere.io.atomic import atomic_write_bytes, atomic_write_json
 
 __all__ = [
     "atomic_write_bytes",
@@ -25,24 +26,6 @@ __all__ = [
     "state_variables",
     "assign",
 ]
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path: Path, obj) -> None:
-    atomic_write_bytes(
-        path, (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode()
-    )
 
 
 def _to_numpy(variables) -> list[np.ndarray]:
@@ -83,7 +66,11 @@ def assign(variables, arrays, what: str) -> None:
             f"checkpoint holds {len(arrays)} {what} arrays but the model has {len(variables)}: "
             "it was written by another architecture; delete it or use resume: never"
         )
-    for var, arr in zip(variables, arrays, strict=True):
+    for i, (var, arr) in enumerate(zip(variables, arrays, strict=True)):
         if tuple(var.shape) != arr.shape:
-            raise ValueError(f"checkpoint {what} shape {arr.shape} != {tuple(var.shape)}")
+            raise ValueError(
+                f"checkpoint {what} array {i} has shape {arr.shape} but the model's variable "
+                f"{getattr(var, 'path', var.name)!r} has {tuple(var.shape)}: it was written by "
+                "another architecture; delete it or use resume: never"
+            )
         var.assign(arr)

@@ -11,6 +11,8 @@ A run config is ``{"seed": int, "model": <model config, see deepsphere.models.sp
     log.csv                one row per finished epoch (metrics and the learning rate)
     model.keras            the selected model (``keep``: best or last, never silently)
     training.json          the config, the selection, the history and the provenance
+    .lock                  while ``fit`` runs: its pid, host and start time
+                           (``deepsphere.training.lock``; a second run on the directory refuses)
 
 Reproducibility: everything is seeded (``seed_everything``), and before epoch ``e`` the data
 order, the noise and the Keras RNGs are reset to a function of (seed, e). A run killed at any point
@@ -46,6 +48,7 @@ from deepsphere.training.config import (
 )
 from deepsphere.training.data import ArrayBatches, class_weight_array
 from deepsphere.training.evaluation import evaluate
+from deepsphere.training.lock import run_lock
 from deepsphere.training.runtime import (
     configure_runtime,
     distribution_scope,
@@ -170,6 +173,10 @@ def fit(
         threads: cores for this job (Snakemake's ``threads``); overrides ``training.threads``.
         callbacks: extra Keras callbacks, called during every epoch.
         verbose: Keras ``fit`` verbosity (``"auto"``: the progress bar).
+
+    Raises:
+        deepsphere.training.lock.RunDirectoryLocked: another live process (or one of another
+            host) holds ``out_dir/.lock``; a stale lock of this host is taken over.
     """
     if not isinstance(config, dict):
         raise ValueError(f"config must be a dict, got {type(config).__name__}")
@@ -182,152 +189,154 @@ def fit(
     last_path, best_path = ckpt_dir / "last.npz", ckpt_dir / "best.npz"
     fingerprint = config_fingerprint({**config, "training": tcfg}, _data_signature(train))
 
-    configure_runtime(threads if threads is not None else tcfg["threads"])
-    seed_everything(seed, deterministic=tcfg["deterministic"])
+    # one process per run directory: everything below reads or writes out_dir
+    with run_lock(out_dir):
+        configure_runtime(threads if threads is not None else tcfg["threads"])
+        seed_everything(seed, deterministic=tcfg["deterministic"])
 
-    train_ds = _as_dataset(
-        train,
-        batch_size=tcfg["batch_size"],
-        seed=seed,
-        shuffle=True,
-        noise_std=tcfg["noise_std"],
-        fixed_noise=False,
-        class_weight=tcfg["class_weight"],
-    )
-    val_ds = _as_dataset(
-        validation,
-        batch_size=tcfg["batch_size"],
-        seed=derive_seed(seed, 7),
-        shuffle=False,
-        noise_std=tcfg["validation_noise_std"],
-        fixed_noise=True,
-        class_weight=None,
-    )
-    keras_class_weight = None
-    if tcfg["class_weight"] is not None and not isinstance(train_ds, ArrayBatches):
-        keras_class_weight = dict(enumerate(class_weight_array(tcfg["class_weight"]).tolist()))
-
-    # decide about resuming before building anything
-    resume_meta = None
-    if last_path.exists():
-        meta = load_checkpoint(last_path)[0]
-        same = meta.get("fingerprint") == fingerprint
-        if tcfg["resume"] == "never":
-            log.info(
-                "resume: never -> ignoring the checkpoint in %s (epoch %d)", ckpt_dir, meta["epoch"]
-            )
-        elif same:
-            resume_meta = meta
-        elif tcfg["resume"] == "require":
-            raise ValueError(
-                f"training.resume: require, but the checkpoint in {ckpt_dir} was written by another "
-                "config; use resume: auto/never or restore the original config"
-            )
-        else:
-            log.warning(
-                "checkpoint in %s comes from another config: starting from scratch", ckpt_dir
-            )
-    elif tcfg["resume"] == "require":
-        raise ValueError(f"training.resume: require, but there is no checkpoint at {last_path}")
-
-    with distribution_scope():
-        model = _build_model(config, model, laplacians)
-        model.compile(
-            optimizer=make_optimizer(tcfg),
-            loss=_LOSSES[tcfg["loss"]](),
-            metrics=list(tcfg["metrics"]),
+        train_ds = _as_dataset(
+            train,
+            batch_size=tcfg["batch_size"],
+            seed=seed,
+            shuffle=True,
+            noise_std=tcfg["noise_std"],
+            fixed_noise=False,
+            class_weight=tcfg["class_weight"],
         )
-        model.optimizer.build(model.trainable_variables)
-
-    history: list[dict] = []
-    best_value, best_epoch, start = None, 0, 0
-    if resume_meta is not None:
-        meta, model_arrays, opt_arrays = load_checkpoint(last_path)
-        assign(state_variables(model), model_arrays, "model")
-        assign(model.optimizer.variables, opt_arrays, "optimizer")
-        history, start = meta["history"], int(meta["epoch"])
-        best_value, best_epoch = meta["best_value"], int(meta["best_epoch"])
-        log.info(
-            "resuming from %s: %d of %d epochs done (same config)", last_path, start, tcfg["epochs"]
-        )
-
-    steps = None
-    if callable(train_ds) and not isinstance(train_ds, keras.utils.PyDataset):
-        # Keras cannot know a generator's length; on TF an open-ended epoch makes one extra,
-        # empty optimiser step (the step counter, hence the LR schedule, drifts). Count once.
-        steps = sum(1 for _ in train_ds(start))
-    for epoch in range(start, tcfg["epochs"]):
-        for ds in (train_ds, val_ds):
-            if hasattr(ds, "set_epoch"):
-                ds.set_epoch(epoch)
-        keras.utils.set_random_seed(derive_seed(seed, epoch))
-        result = model.fit(
-            _for_epoch(train_ds, epoch),
-            validation_data=_for_epoch(val_ds, epoch),
-            epochs=epoch + 1,
-            initial_epoch=epoch,
-            steps_per_epoch=steps,
+        val_ds = _as_dataset(
+            validation,
+            batch_size=tcfg["batch_size"],
+            seed=derive_seed(seed, 7),
             shuffle=False,
-            class_weight=keras_class_weight,
-            callbacks=list(callbacks),
-            verbose=verbose,
+            noise_std=tcfg["validation_noise_std"],
+            fixed_noise=True,
+            class_weight=None,
         )
-        row = {"epoch": epoch + 1}
-        row.update({k: float(v[-1]) for k, v in result.history.items()})
-        row["learning_rate"] = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-        history.append(row)
-        if tcfg["monitor"] not in row:
-            raise ValueError(
-                f"training.monitor: {tcfg['monitor']!r} is not logged (have {sorted(row)}); "
-                "choose one of those"
-            )
-        if _is_better(row[tcfg["monitor"]], best_value, tcfg["monitor_mode"]):
-            best_value, best_epoch = row[tcfg["monitor"]], epoch + 1
-            save_state(
-                best_path, {"epoch": epoch + 1, "fingerprint": fingerprint}, state_variables(model)
-            )
-        meta = {
-            "epoch": epoch + 1,
-            "fingerprint": fingerprint,
-            "history": history,
-            "best_value": best_value,
-            "best_epoch": best_epoch,
-        }
-        save_state(last_path, meta, state_variables(model), model.optimizer.variables)
-        _write_csv(out_dir / "log.csv", history)
+        keras_class_weight = None
+        if tcfg["class_weight"] is not None and not isinstance(train_ds, ArrayBatches):
+            keras_class_weight = dict(enumerate(class_weight_array(tcfg["class_weight"]).tolist()))
 
-    selected_epoch = len(history)
-    if tcfg["keep"] == "best" and best_epoch != selected_epoch:
-        assign(state_variables(model), load_checkpoint(best_path)[1], "model")
-        selected_epoch = best_epoch
-    log.info(
-        "final model: %s epoch (%d; %s = %s)",
-        tcfg["keep"],
-        selected_epoch,
-        tcfg["monitor"],
-        best_value,
-    )
-    paths = {
-        "checkpoint": last_path,
-        "best": best_path,
-        "log": out_dir / "log.csv",
-        "model": out_dir / "model.keras",
-        "summary": out_dir / "training.json",
-    }
-    model.save(paths["model"])
-    atomic_write_json(
-        paths["summary"],
-        {
-            "config": {**config, "training": tcfg},
-            "fingerprint": fingerprint,
-            "selected": tcfg["keep"],
-            "selected_epoch": selected_epoch,
-            "best_epoch": best_epoch,
-            "monitor": tcfg["monitor"],
-            "best_value": best_value,
-            "resumed_from_epoch": start,
-            "history": history,
-            "provenance": provenance(),
-        },
-    )
-    return FitResult(model, history, tcfg["keep"], selected_epoch, start, out_dir, paths)
+        # decide about resuming before building anything
+        resume_meta = None
+        if last_path.exists():
+            meta = load_checkpoint(last_path)[0]
+            same = meta.get("fingerprint") == fingerprint
+            if tcfg["resume"] == "never":
+                log.info(
+                    "resume: never -> ignoring the checkpoint in %s (epoch %d)", ckpt_dir, meta["epoch"]
+                )
+            elif same:
+                resume_meta = meta
+            elif tcfg["resume"] == "require":
+                raise ValueError(
+                    f"training.resume: require, but the checkpoint in {ckpt_dir} was written by another "
+                    "config; use resume: auto/never or restore the original config"
+                )
+            else:
+                log.warning(
+                    "checkpoint in %s comes from another config: starting from scratch", ckpt_dir
+                )
+        elif tcfg["resume"] == "require":
+            raise ValueError(f"training.resume: require, but there is no checkpoint at {last_path}")
+
+        with distribution_scope():
+            model = _build_model(config, model, laplacians)
+            model.compile(
+                optimizer=make_optimizer(tcfg),
+                loss=_LOSSES[tcfg["loss"]](),
+                metrics=list(tcfg["metrics"]),
+            )
+            model.optimizer.build(model.trainable_variables)
+
+        history: list[dict] = []
+        best_value, best_epoch, start = None, 0, 0
+        if resume_meta is not None:
+            meta, model_arrays, opt_arrays = load_checkpoint(last_path)
+            assign(state_variables(model), model_arrays, "model")
+            assign(model.optimizer.variables, opt_arrays, "optimizer")
+            history, start = meta["history"], int(meta["epoch"])
+            best_value, best_epoch = meta["best_value"], int(meta["best_epoch"])
+            log.info(
+                "resuming from %s: %d of %d epochs done (same config)", last_path, start, tcfg["epochs"]
+            )
+
+        steps = None
+        if callable(train_ds) and not isinstance(train_ds, keras.utils.PyDataset):
+            # Keras cannot know a generator's length; on TF an open-ended epoch makes one extra,
+            # empty optimiser step (the step counter, hence the LR schedule, drifts). Count once.
+            steps = sum(1 for _ in train_ds(start))
+        for epoch in range(start, tcfg["epochs"]):
+            for ds in (train_ds, val_ds):
+                if hasattr(ds, "set_epoch"):
+                    ds.set_epoch(epoch)
+            keras.utils.set_random_seed(derive_seed(seed, epoch))
+            result = model.fit(
+                _for_epoch(train_ds, epoch),
+                validation_data=_for_epoch(val_ds, epoch),
+                epochs=epoch + 1,
+                initial_epoch=epoch,
+                steps_per_epoch=steps,
+                shuffle=False,
+                class_weight=keras_class_weight,
+                callbacks=list(callbacks),
+                verbose=verbose,
+            )
+            row = {"epoch": epoch + 1}
+            row.update({k: float(v[-1]) for k, v in result.history.items()})
+            row["learning_rate"] = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+            history.append(row)
+            if tcfg["monitor"] not in row:
+                raise ValueError(
+                    f"training.monitor: {tcfg['monitor']!r} is not logged (have {sorted(row)}); "
+                    "choose one of those"
+                )
+            if _is_better(row[tcfg["monitor"]], best_value, tcfg["monitor_mode"]):
+                best_value, best_epoch = row[tcfg["monitor"]], epoch + 1
+                save_state(
+                    best_path, {"epoch": epoch + 1, "fingerprint": fingerprint}, state_variables(model)
+                )
+            meta = {
+                "epoch": epoch + 1,
+                "fingerprint": fingerprint,
+                "history": history,
+                "best_value": best_value,
+                "best_epoch": best_epoch,
+            }
+            save_state(last_path, meta, state_variables(model), model.optimizer.variables)
+            _write_csv(out_dir / "log.csv", history)
+
+        selected_epoch = len(history)
+        if tcfg["keep"] == "best" and best_epoch != selected_epoch:
+            assign(state_variables(model), load_checkpoint(best_path)[1], "model")
+            selected_epoch = best_epoch
+        log.info(
+            "final model: %s epoch (%d; %s = %s)",
+            tcfg["keep"],
+            selected_epoch,
+            tcfg["monitor"],
+            best_value,
+        )
+        paths = {
+            "checkpoint": last_path,
+            "best": best_path,
+            "log": out_dir / "log.csv",
+            "model": out_dir / "model.keras",
+            "summary": out_dir / "training.json",
+        }
+        model.save(paths["model"])
+        atomic_write_json(
+            paths["summary"],
+            {
+                "config": {**config, "training": tcfg},
+                "fingerprint": fingerprint,
+                "selected": tcfg["keep"],
+                "selected_epoch": selected_epoch,
+                "best_epoch": best_epoch,
+                "monitor": tcfg["monitor"],
+                "best_value": best_value,
+                "resumed_from_epoch": start,
+                "history": history,
+                "provenance": provenance(),
+            },
+        )
+        return FitResult(model, history, tcfg["keep"], selected_epoch, start, out_dir, paths)

@@ -23,11 +23,10 @@ BASE_MB = 500  # an interpreter with numpy, scipy and healpy loaded
 def graph_vertices(definition: Mapping[str, Any]) -> int:
     """Vertex count of a graph definition; a data-defined graph (its ``positions`` file does
     not exist when the workflow is parsed) counts 100,000 vertices."""
-    if "positions" in definition:
-        return 100_000
-    from deepsphere.models.config import n_vertices
+    from deepsphere.geometry.graphs import graph_vertex_count
 
-    return n_vertices(dict(definition))
+    n = graph_vertex_count(dict(definition))
+    return 100_000 if n is None else n
 
 
 def graph_mem_mb(definition: Mapping[str, Any], attempt: int = 1) -> int:

@@ -71,7 +71,8 @@ def test_check_equivariance_verdicts():
 
 
 @pytest.mark.parametrize(
-    "call",
+    ("call", "match"),
+    list(zip(
     [
         lambda: study.study_graph_definition("knn", 32),
         lambda: eq.equivariance_ratios(
@@ -90,7 +91,10 @@ def test_check_equivariance_verdicts():
             rng=np.random.default_rng(0),
         ),  # fmt: skip
     ],
+    ["study graph must be 'v1' or 'knn<k>'", "rotate_signal must be 'analysis' or 'exact'", 'L f is zero'],
+    strict=True,
+    )),
 )
-def test_bad_input_raises_value_error(call):
-    with pytest.raises(ValueError):
+def test_bad_input_raises_value_error(call, match):
+    with pytest.raises(ValueError, match=match):
         call()

@@ -84,14 +84,18 @@ def test_single_degree_alm_has_unit_power_at_that_degree_only():
 
 
 @pytest.mark.parametrize(
-    "call",
+    ("call", "match"),
+    list(zip(
     [
         lambda: hm.single_degree_spectrum(0, 10),
         lambda: hm.random_rotations(2, np.random.default_rng(0), "zyz"),
         lambda: hm.default_lmax(12),
         lambda: hm.rotate_alm(np.zeros(3, complex), np.ones((3, 3)), lmax=1),
     ],
+    ['ell must be in \\[1, lmax=10\\]', 'rotation distribution must be one of', 'nside=12 is not a valid HEALPix nside', 'rotation must be a 3x3 orthogonal'],
+    strict=True,
+    )),
 )
-def test_bad_input_raises_value_error(call):
-    with pytest.raises(ValueError):
+def test_bad_input_raises_value_error(call, match):
+    with pytest.raises(ValueError, match=match):
         call()

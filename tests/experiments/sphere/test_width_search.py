@@ -44,7 +44,8 @@ def test_v1_heuristic_width_matches_the_paper():
 
 
 @pytest.mark.parametrize(
-    "call",
+    ("call", "match"),
+    list(zip(
     [
         lambda: ws.search_kernel_width(lambda s: s, -1.0),
         lambda: ws.KnnReweighter(healpix_knn_graph(2, 8, nest=True).weights, np.zeros((3, 3))),
@@ -52,7 +53,10 @@ def test_v1_heuristic_width_matches_the_paper():
             0.0
         ),
     ],
+    ['need sigma0 > 0', 'vectors must have shape \\(48, 3\\)', 'kernel width t must be > 0'],
+    strict=True,
+    )),
 )
-def test_bad_input_raises_value_error(call):
-    with pytest.raises(ValueError):
+def test_bad_input_raises_value_error(call, match):
+    with pytest.raises(ValueError, match=match):
         call()
