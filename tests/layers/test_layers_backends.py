@@ -27,7 +27,8 @@ def test_layers_pass_on_the_other_backend():
         pytest.skip(f"{OTHER} is not installed")
     env = dict(os.environ, KERAS_BACKEND=OTHER, TF_CPP_MIN_LOG_LEVEL="3")
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-           "tests/layers/test_layers.py", "tests/layers/test_chebconv_checks.py"]
+           "tests/layers/test_layers.py", "tests/layers/test_pooling.py",
+           "tests/layers/test_chebconv_checks.py"]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, (
         f"KERAS_BACKEND={OTHER}:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
