@@ -21,9 +21,9 @@ TARGETS["cosmo"] = cosmo_rules.targets(COSMO_PATHS)
 
 rule cosmo_download:
     output:
-        readme="data/raw/cosmo/zenodo/README.md",
-        training="data/raw/cosmo/zenodo/training.zip",
-        testing="data/raw/cosmo/zenodo/testing.zip",
+        readme=f"{COSMO_PATHS.zenodo}/README.md",
+        training=f"{COSMO_PATHS.zenodo}/training.zip",
+        testing=f"{COSMO_PATHS.zenodo}/testing.zip",
     log:
         "logs/cosmo/download.log",
     localrule: True
@@ -42,9 +42,9 @@ rule cosmo_download:
 
 rule cosmo_standin:
     output:
-        params="data/raw/cosmo/standin/standin.json",
-        training="data/raw/cosmo/standin/training.zip",
-        testing="data/raw/cosmo/standin/testing.zip",
+        params=f"{COSMO_PATHS.standin}/standin.json",
+        training=f"{COSMO_PATHS.standin}/training.zip",
+        testing=f"{COSMO_PATHS.standin}/testing.zip",
     log:
         "logs/cosmo/standin.log",
     benchmark:

@@ -10,6 +10,7 @@ from deepsphere.experiments.sphere.equivariance import equivariance_error_curve,
 from deepsphere.experiments.sphere.tables import label_curve  # noqa: E402
 from deepsphere.geometry.graphs import load_graph  # noqa: E402
 from deepsphere.geometry.laplacian import laplacian  # noqa: E402
+from deepsphere.io.atomic import atomic_write_text  # noqa: E402
 from deepsphere.workflow.logs import log_to_file  # noqa: E402
 
 with log_to_file(snakemake.log[0]):
@@ -32,4 +33,4 @@ with log_to_file(snakemake.log[0]):
     curve = label_curve(curve, graph=snakemake.wildcards.sphere_graph, nside=nside,
                         rotation=p.rotation)  # fmt: skip
     logging.info("\n%s", curve.to_string())
-    curve.to_csv(snakemake.output[0], index=False)
+    atomic_write_text(snakemake.output[0], curve.to_csv(index=False))

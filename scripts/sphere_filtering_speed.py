@@ -9,11 +9,12 @@ import logging  # noqa: E402
 from deepsphere.experiments.sphere.filtering_speed import measure_filtering_speed  # noqa: E402
 from deepsphere.geometry.graphs import load_graph  # noqa: E402
 from deepsphere.geometry.laplacian import laplacian  # noqa: E402
+from deepsphere.io.atomic import atomic_write_text  # noqa: E402
 from deepsphere.runtime.threads import set_num_threads  # noqa: E402
 from deepsphere.workflow.logs import log_to_file  # noqa: E402
 
 with log_to_file(snakemake.log[0]):
-    # both sides get the rule's threads: healpy's OpenMP ones and the graph filter's kernels
+    # both sides get the rule's threads: healpy's OpenMP ones and the graph filter's compiled loops
     logging.info("%d threads", set_num_threads(snakemake.threads))
     p = snakemake.params
     nside = int(snakemake.wildcards.nside)
@@ -25,4 +26,4 @@ with log_to_file(snakemake.log[0]):
                                     lmax_factors=p.lmax_factors, repeats=p.repeats, seed=p.seed,
                                     threads=snakemake.threads)  # fmt: skip
     logging.info("\n%s", speed.to_string())
-    speed.to_csv(snakemake.output[0], index=False)
+    atomic_write_text(snakemake.output[0], speed.to_csv(index=False))

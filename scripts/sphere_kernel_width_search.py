@@ -10,6 +10,7 @@ from deepsphere.experiments.sphere import width_search as ws  # noqa: E402
 from deepsphere.experiments.sphere.tables import width_search_frame  # noqa: E402
 from deepsphere.geometry.graphs import load_graph  # noqa: E402
 from deepsphere.geometry.laplacian import laplacian  # noqa: E402
+from deepsphere.io.atomic import atomic_write_text  # noqa: E402
 from deepsphere.workflow.logs import log_to_file  # noqa: E402
 
 with log_to_file(snakemake.log[0]):
@@ -33,4 +34,4 @@ with log_to_file(snakemake.log[0]):
     out = width_search_frame(res, nside=nside, k=k)
     logging.info("nside %d k %d: sigma %.5g (grid %.5g), at_edge=%s", nside, k, res.sigma_best,
                  res.sigma_grid_best, res.at_edge)  # fmt: skip
-    out.to_csv(snakemake.output[0], index=False)
+    atomic_write_text(snakemake.output[0], out.to_csv(index=False))

@@ -396,3 +396,11 @@ def test_union_sorts_long_unsorted_rows():
     expected[ii, jj] = 1001.0 * (ii + jj)
     np.testing.assert_array_equal(w.toarray(), expected)
     assert max(np.diff(indptr)) > 32
+
+
+def test_a_truncated_graph_file_is_refused_with_its_name(tmp_path):
+    path = tmp_path / "g.npz"
+    graphs.save_graph(path, graphs.healpix_v1_graph(2, nest=True))
+    os.truncate(path, path.stat().st_size // 2)
+    with pytest.raises(ValueError, match=r"g\.npz: not a readable graph file .* Delete it"):
+        graphs.load_graph(path)

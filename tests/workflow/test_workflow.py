@@ -158,7 +158,7 @@ def test_an_absent_experiment_is_simply_not_run(tmp_path, keep):
 
 
 def test_ci_configs_hold_only_their_own_section():
-    common = {"seed", "results", "interim", "targets"}
+    common = {"seed", "results", "interim", "raw", "targets"}
     for path in sorted((ROOT / "config/test").glob("*-ci.yaml")):
         config = yaml.safe_load(path.read_text())
         name = path.stem.removesuffix("-ci")
@@ -166,13 +166,16 @@ def test_ci_configs_hold_only_their_own_section():
         validate_config(config, SCHEMA)
 
 
-def test_a_ci_config_never_writes_the_committed_results():
-    dag = _snakemake("--configfile", "config/test/cosmo-ci.yaml", "--forceall", "--summary")
+@pytest.mark.parametrize("name", ["cosmo", "sphere"])
+def test_a_ci_config_never_writes_the_committed_results(name):
+    dag = _snakemake("--configfile", f"config/test/{name}-ci.yaml", "--forceall", "--summary",
+                     "--cores", "2")
     outputs = [line.split("\t")[0] for line in dag.stdout.splitlines()[1:] if line.strip()]
     assert outputs, dag.stdout[-2000:] + dag.stderr[-2000:]
-    assert all(not o.startswith(("results/", "data/interim/")) for o in outputs), [
-        o for o in outputs if o.startswith(("results/", "data/interim/"))]
-    assert any(o.startswith("results-ci/cosmo/tables/") for o in outputs)
+    shared = ("results/", "data/interim/", "data/raw/", "data/manual/")
+    assert all(not o.startswith(shared) for o in outputs), [
+        o for o in outputs if o.startswith(shared)]
+    assert any(o.startswith(f"results-ci/{name}/tables/") for o in outputs)
 
 
 def test_no_rules_file_reads_another_experiments_section():

@@ -1,8 +1,8 @@
-"""Compiled (numba) kernels on CSR arrays, used by ``graphs_csr``, ``graphs_healpix`` and
+"""Compiled (numba) loops on CSR arrays, used by ``_sparse_graphs``, ``_healpix_graphs`` and
 ``laplacian``: row sorting, the symmetric union ``A | A^T``, the explicit diagonal of a
 Laplacian, row sums, and the packing of row-wise results into one CSR.
 
-Each kernel runs over blocks of rows in parallel (``numba.prange``); a row is written by one
+Each loop runs over blocks of rows in parallel (``numba.prange``); a row is written by one
 task only and the arithmetic of a row does not depend on the blocking, so the results are the
 same for any number of threads. Indices are int32 or int64, values float32 or float64 (numba
 compiles one version per combination, cached on disk).

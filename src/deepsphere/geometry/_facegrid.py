@@ -1,4 +1,4 @@
-"""Face-grid fast path of the HEALPix kNN (used by ``graphs_healpix.knn_directed``): full
+"""Face-grid fast path of the HEALPix kNN (used by ``_healpix_graphs.knn_directed``): full
 sphere, NEST, compiled with numba. Same candidates, guard and result as the general path.
 
 A pixel at face coordinates ``(x, y)`` at least ``r`` steps from its face's borders has as
@@ -10,10 +10,10 @@ of ring ``r``: the kept entries are the candidates within ``r - 1`` steps whose 
 most ``lim2 = (d_k (1 + TIE_RTOL))^2``. Rows that fail retry at ``r + 1`` and ``r + 2`` (only
 the new ring's distances are computed); rows near the face borders, rows that fail at
 ``r0 + 2`` and rows with more than ``k + MAX_EXTRA_TIES`` kept entries are left to the general
-path (``graphs_healpix``), which answers them exactly.
+path (``_healpix_graphs``), which answers them exactly.
 
 The squared distances are ``(x_c - x_p)^2 + (y_c - y_p)^2 + (z_c - z_p)^2`` evaluated in that
-order in float64, as in ``graphs_csr.sq_dist``, so both paths agree bit for bit (numba does
+order in float64, as in ``_sparse_graphs.sq_dist``, so both paths agree bit for bit (numba does
 not fuse multiply-adds without ``fastmath``).
 """
 
@@ -77,7 +77,7 @@ def _clip(v, hi):
 
 @numba.njit(cache=True, inline="always")
 def _tie_limit(kth):
-    """``(d_k (1 + TIE_RTOL))^2`` from ``d_k^2``, as ``graphs_csr.select_knn``."""
+    """``(d_k (1 + TIE_RTOL))^2`` from ``d_k^2``, as ``_sparse_graphs.select_knn``."""
     s = math.sqrt(kth) * (1.0 + TIE_RTOL)
     return s * s
 

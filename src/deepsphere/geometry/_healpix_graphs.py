@@ -172,7 +172,7 @@ def knn_directed(nside: int, k: int, *, nest: bool, indexes: np.ndarray | None,
     """Directed exact kNN relation (ties within TIE_RTOL kept) on HEALPix pixel centres, local
     numbering: csr with ``d^2`` (float64) or, with ``scale``, ``exp(-d^2 / scale)`` (float32)
     as values, sorted indices. Returns ``(csr, spare)``: ``spare`` the ``(indices, data)``
-    storage of the csr with room after it, for :func:`graphs_csr.union_with_transpose`."""
+    storage of the csr with room after it, for :func:`_sparse_graphs.union_with_transpose`."""
     import healpy as hp
 
     npix = 12 * nside**2

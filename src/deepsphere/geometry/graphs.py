@@ -44,6 +44,7 @@ import json
 import math
 import numbers
 import os
+import zipfile
 from typing import Any
 
 import numpy as np
@@ -388,10 +389,18 @@ def save_graph(path, graph: SphereGraph) -> None:
 
 
 def load_graph(path) -> SphereGraph:
-    """Read a graph written by :func:`save_graph`."""
-    with np.load(os.fspath(path), allow_pickle=False) as z:
-        shape = tuple(int(x) for x in z["shape"])
-        w = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=shape, copy=False)
-        s = SphereSampling(str(z["sampling_kind"]), z["vectors"],
-                           json.loads(str(z["sampling_params"])))
-        return SphereGraph(w, s, json.loads(str(z["definition"])))
+    """Read a graph written by :func:`save_graph`; a truncated or foreign file names itself."""
+    try:
+        with np.load(os.fspath(path), allow_pickle=False) as z:
+            shape = tuple(int(x) for x in z["shape"])
+            w = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=shape, copy=False)
+            s = SphereSampling(str(z["sampling_kind"]), z["vectors"],
+                               json.loads(str(z["sampling_params"])))
+            return SphereGraph(w, s, json.loads(str(z["definition"])))
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(
+            f"{path}: not a readable graph file ({type(err).__name__}: {err}); it is truncated "
+            "or was not written by save_graph. Delete it and rerun to rebuild the graph."
+        ) from None

@@ -1,6 +1,6 @@
 """The ICLR 2020 paper's optimal kernel widths for the HEALPix kNN heat-kernel graph.
 
-The table (``data/paper_kernel_widths.csv``, nside 32..1024, k in {8, 20, 40, 60}) stores PyGSP
+The table (``geometry/paper/kernel_widths.csv``, nside 32..1024, k in {8, 20, 40, 60}) stores PyGSP
 kernel widths sigma (chordal distance, unit sphere) for the Gaussian ``w = exp(-ln2 d^2 / sigma^2)``
 (``w = 1/2`` at ``d = sigma``). The paper's heat kernel is ``w = exp(-d^2 / (4 t))``, hence
 ``t = sigma^2 / (4 ln 2)``.

@@ -14,9 +14,10 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import pandas as pd
+
+from deepsphere.io.atomic import atomic_write_text
 
 MISSING = "–"
 
@@ -96,14 +97,6 @@ def to_markdown(df: pd.DataFrame, *, floatfmt: str = ".4g", title: str | None = 
     return f"# {title}\n\n{text}" if title else text
 
 
-def _atomic_write(path: str | os.PathLike, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_table(
     df: pd.DataFrame,
     csv_path: str | os.PathLike,
@@ -115,10 +108,10 @@ def write_table(
 ) -> None:
     """Write ``df`` as CSV (missing = empty field, full precision) and, if given, as Markdown
     (``title`` heading, the table, then ``notes`` as a bullet list)."""
-    _atomic_write(csv_path, df.to_csv(index=False, na_rep=""))
+    atomic_write_text(csv_path, df.to_csv(index=False, na_rep=""))
     if md_path is not None:
         md = to_markdown(df, floatfmt=floatfmt, title=title)
         notes = list(notes)
         if notes:
             md += "\n" + "\n".join(f"- {n}" for n in notes) + "\n"
-        _atomic_write(md_path, md)
+        atomic_write_text(md_path, md)

@@ -1,4 +1,4 @@
-"""The number of threads of the compiled kernels (numba) and of the threaded healpy calls.
+"""The number of threads of the compiled loops (numba) and of the threaded healpy calls.
 
 One knob for the whole library: ``NUMBA_NUM_THREADS`` (default: every CPU) or
 :func:`set_num_threads`, which the workflow's scripts call with the rule's ``threads``. Every

@@ -1,6 +1,7 @@
 """Timing a call: the one timing loop of the library (warm-up, then repeats).
 
-Filtering-speed measurements, per-sample inference times and the benchmarks all use it.
+Filtering-speed measurements, per-sample inference times and the ChebConv benchmark's repeat
+loops use it (the graph-build benchmark times single calls, wall and CPU time, in subprocesses).
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from deepsphere.io.atomic import atomic_path
 from deepsphere.training.checkpoint import (
     assign,
     atomic_write_bytes,
@@ -323,7 +324,8 @@ def fit(
             "model": out_dir / "model.keras",
             "summary": out_dir / "training.json",
         }
-        model.save(paths["model"])
+        with atomic_path(paths["model"], suffix=".keras") as tmp:  # complete or absent
+            model.save(tmp)
         atomic_write_json(
             paths["summary"],
             {

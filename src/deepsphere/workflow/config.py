@@ -34,7 +34,7 @@ __all__ = [
 #: experiments with code) a package ``deepsphere.experiments.<name>``.
 EXPERIMENTS = ("sphere", "notebooks", "cosmo")
 
-_DEFAULT_ROOTS = {"results": "results", "interim": "data/interim"}
+_DEFAULT_ROOTS = {"results": "results", "interim": "data/interim", "raw": "data/raw"}
 
 
 class ConfigError(ValueError):
@@ -107,7 +107,8 @@ def targeted_experiments(config: Mapping[str, Any]) -> list[str]:
 
 
 def path_roots(config: Mapping[str, Any]) -> dict[str, str]:
-    """``{"results": ..., "interim": ...}``: the configured roots, with their defaults."""
+    """``{"results": ..., "interim": ..., "raw": ...}``: the configured roots (defaults
+    ``results``, ``data/interim``, ``data/raw``)."""
     return {key: str(config.get(key, default)).rstrip("/") for key, default in
             _DEFAULT_ROOTS.items()}
 

@@ -111,23 +111,33 @@ def _kw_table(rtol=0.25):
     searches = pd.DataFrame(rows, columns=["nside", "k", "kind", "sigma", "error"])
     searches["t"] = searches["sigma"] / 4
     table, notes = tables.kernel_widths_table(searches, rtol=rtol, paper=KW_PAPER)
-    return table.set_index("k"), notes
+    return table, notes
+
+
+def _kw_table32(rtol=0.25):
+    table, notes = _kw_table(rtol)
+    return table[table["nside"] == 32].set_index("k"), notes
 
 
 def test_kernel_width_within_rtol_bounds():
-    table, _ = _kw_table()
+    table, _ = _kw_table32()
     np.testing.assert_array_equal(table.loc[[8, 20, 40], "sigma_ratio"], [1.25, 0.75, 1.28125])
     assert table.loc[8, "within_25%"] == True  # noqa: E712 (+25%: the bound, included)
     assert table.loc[20, "within_25%"] == True  # noqa: E712 (-25%: the bound, included)
     assert table.loc[40, "within_25%"] == False  # noqa: E712 (+28%)
     assert table.loc[8, "t_ours"] == 0.625 / 4 and table.loc[8, "t_paper"] == 0.125
-    tight, _ = _kw_table(rtol=0.2)
+    tight, _ = _kw_table32(rtol=0.2)
     assert "within_20%" in tight.columns and not tight.loc[[8, 20, 40], "within_20%"].any()
 
 
-def test_kernel_width_paper_row_without_ours_stays_empty_and_other_nsides_go():
-    table, notes = _kw_table()
-    assert list(table.index) == [8, 20, 40, 60] and set(table["nside"]) == {32}  # no nside 64
+def test_kernel_width_paper_rows_without_ours_stay_empty_at_every_nside():
+    """Every row the paper has (the paper config's table must not drop any)."""
+    full, notes = _kw_table()
+    keys = sorted(map(tuple, full[["nside", "k"]].to_numpy().tolist()))
+    assert keys == sorted(map(tuple, KW_PAPER[["nside", "k"]].to_numpy().tolist()))
+    assert full.loc[full["nside"] == 64, "sigma_ours"].isna().all()
+    table = full[full["nside"] == 32].set_index("k")
+    assert list(table.index) == [8, 20, 40, 60]
     row = table.loc[60]
     assert row["sigma_paper"] == 1.0 and row["t_paper"] == 0.25
     assert all(pd.isna(row[c]) for c in ("sigma_ours", "sigma_ratio", "t_ours", "within_25%"))
@@ -137,7 +147,7 @@ def test_kernel_width_paper_row_without_ours_stays_empty_and_other_nsides_go():
 
 
 def test_kernel_widths_figure_frames():
-    table, _ = _kw_table()
+    table, _ = _kw_table32()
     ours, paper = tables.kernel_widths_figure_frames(table.reset_index())
     assert list(ours.columns) == ["nside", "k", "t_ours"] and list(ours["k"]) == [8, 20, 40]
     assert paper["nside"].min() >= 32 and {"nside", "k", "t"} <= set(paper.columns)

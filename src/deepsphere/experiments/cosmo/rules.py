@@ -7,6 +7,7 @@ only the rules and binds these to the config.
 from __future__ import annotations
 
 from deepsphere.experiments.cosmo import plan
+from deepsphere.geometry.graphs import graph_vertex_count
 from deepsphere.workflow.resources import arrays_mem_mb
 from deepsphere.workflow.runs import NETWORK, RunSpec
 
@@ -23,7 +24,9 @@ class CosmoPaths:
     """Every path of the experiment under the configured roots."""
 
     def __init__(self, roots: dict, source: str):
-        self.raw = f"data/raw/{EXPERIMENT}/{source}"
+        self.zenodo = f"{roots['raw']}/{EXPERIMENT}/zenodo"
+        self.standin = f"{roots['raw']}/{EXPERIMENT}/standin"
+        self.raw = self.zenodo if source == "zenodo" else self.standin
         self.interim = f"{roots['interim']}/{EXPERIMENT}"
         self.maps = f"{self.interim}/maps"
         self.patches = f"{self.interim}/patches"
@@ -126,7 +129,8 @@ def _graph_size_errors(cosmo: dict) -> list[str]:
         k = cosmo["graphs"][run.graph].get("k")
         levels = n_pool + 1 if run.method == "fcn" else n_pool
         for level in range(levels if k is not None else 0):
-            n = (nside // 2**level // int(run.order)) ** 2
+            n = graph_vertex_count({"sampling": "healpix", "nside": nside // 2**level,
+                                    "indexes": {"order": int(run.order), "patch": 0}})
             if int(k) >= n:
                 errors.append(
                     f"config key 'cosmo.graphs.{run.graph}.k' ({k}): conv level {level} of "

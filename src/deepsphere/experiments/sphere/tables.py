@@ -137,7 +137,7 @@ def kernel_widths_table(
     searches: pd.DataFrame, *, rtol: float, paper: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, list[str]]:
     """Our searched widths (``searches``: stacked :func:`width_search_frame` rows) beside the
-    paper's (default :func:`paper_kernel_widths`, at our nsides), keyed by ``nside, k``.
+    paper's (default :func:`paper_kernel_widths`, every row the paper has), keyed by ``nside, k``.
 
     Columns ``nside, k, sigma_paper, sigma_ours, sigma_ratio, t_paper, t_ours, t_ratio`` and
     ``within_<rtol as %>`` (``|sigma ours / paper - 1| <= rtol``, bound included; missing where
@@ -149,7 +149,7 @@ def kernel_widths_table(
     ours = best.merge(grid.rename(columns={"sigma": "sigma_grid_argmin"}), on=["nside", "k"])
     if paper is None:
         paper = paper_kernel_widths()
-    table = paper_vs_ours(ours, paper[paper["nside"].isin(ours["nside"])], ["nside", "k"],
+    table = paper_vs_ours(ours, paper, ["nside", "k"],
                           ["sigma", "t"])  # fmt: skip
     rel = table["sigma_ratio"] - 1
     table[f"within_{rtol:.0%}"] = (rel.abs() <= rtol).where(rel.notna())
@@ -206,8 +206,8 @@ def filtering_speed_table(
         "seconds: wall-clock time to filter one map; ours = minimum over repeats after a warm-up "
         "(the least perturbed by other load; seconds_median beside it). Graph: Chebyshev "
         "recursion on the V1 HEALPix graph's Laplacian "
-        "(scipy sparse, one thread); sh: healpy map2alm -> almxfl -> alm2map with `threads` OpenMP "
-        "threads.",
+        "(compiled, on `threads` threads); sh: healpy map2alm -> almxfl -> alm2map with `threads` "
+        "OpenMP threads.",
         "Paper: DeepSphere cosmo-tf1 `results/filtering_speed.npz` (only Nside 1024 and 2048 "
         "listed); empty = no paper number.",
     ]

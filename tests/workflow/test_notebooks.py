@@ -7,7 +7,7 @@ import yaml
 
 from deepsphere.workflow.notebooks import execute_notebook
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
 
 pytestmark = pytest.mark.slow
