@@ -30,7 +30,7 @@ def _demo() -> dict:
 
 def test_run_specs_of_the_demo():
     config = _demo()
-    paths = CosmoPaths({"results": "res", "interim": "tmp"}, "standin")
+    paths = CosmoPaths({"results": "res", "interim": "tmp", "raw": "raw"}, "standin")
     specs = {s.run_id: s for s in run_specs(config, paths)}
     # grid: 1 order x 2 noises x 6 methods; Table 2 at (2, 0.5): fcn on knn8/20/40 are extra
     assert len(specs) == 12 + 3

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from deepsphere.training.seeds import name_seed
 
 __all__ = [
-    "SPHERE_METHODS", "PLANAR_METHODS", "SVM_METHODS", "TABLE2_RUNS", "CosmoRun",
+    "SPHERE_METHODS", "PLANAR_METHODS", "SVM_METHODS", "table2_rows", "CosmoRun",
     "table2_runs", "grid_runs", "planned_runs", "smoothing_arcmin", "batch_size",
     "sphere_model_config", "planar_model_config", "required_graphs", "run_config", "run_seed",
 ]
@@ -21,9 +21,15 @@ __all__ = [
 SPHERE_METHODS = ("fcn", "cnn")
 PLANAR_METHODS = ("fcn2d", "cnn2d")
 SVM_METHODS = ("psd", "hist")
-# ICLR 2020 Table 2: (method, graph) in the paper's row order.
-TABLE2_RUNS = (("cnn2d", None), ("cnn", "v1"), ("fcn", "v1"),
-               ("fcn", "knn8"), ("fcn", "knn20"), ("fcn", "knn40"))
+
+
+def table2_rows() -> list[tuple[str, str | None]]:
+    """ICLR 2020 Table 2's ``(method, graph)`` rows in the paper's order (``paper/table2.csv``)."""
+    from deepsphere.reporting.paper import paper_numbers
+
+    paper = paper_numbers("deepsphere.experiments.cosmo", "table2")
+    return [(m, None if g == "none" else g) for m, g in zip(paper["method"], paper["graph"],
+                                                           strict=True)]
 
 
 @dataclass(frozen=True, order=True)
@@ -53,7 +59,7 @@ class CosmoRun:
 
 def table2_runs(cosmo: dict) -> list[CosmoRun]:
     t = cosmo["table2"]
-    return [CosmoRun(m, t["order"], float(t["noise"]), g) for m, g in TABLE2_RUNS]
+    return [CosmoRun(m, t["order"], float(t["noise"]), g) for m, g in table2_rows()]
 
 
 def grid_runs(cosmo: dict) -> list[CosmoRun]:
