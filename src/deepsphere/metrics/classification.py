@@ -1,4 +1,4 @@
-"""Evaluation metrics of the DeepSphere experiments (plain NumPy, no framework).
+"""Classification metrics of the DeepSphere experiments (plain NumPy, no framework).
 
 Conventions: ``y_true`` holds integer class labels of any shape (``(n,)`` per sample, or
 ``(n, vertices)`` per vertex for segmentation; integer-valued floats pass, 0.7 or NaN raise);
@@ -7,13 +7,11 @@ Conventions: ``y_true`` holds integer class labels of any shape (``(n,)`` per sa
 over all vertices of all samples pooled together, as the climate experiment did. Fractions are
 returned in ``[0, 1]`` (not percent).
 
-Classification: :func:`accuracy`, :func:`per_class_recall` (the climate experiment's per-class
-"accuracy") and its mean :func:`mean_class_recall`, :func:`weighted_f1`,
-:func:`average_precision` (one class against the rest),
-:func:`average_precision_per_class`, :func:`mean_average_precision` over chosen classes (climate:
-TC and AR, background excluded). Regression: :func:`mse`, :func:`mae`, :func:`r2`,
-:func:`explained_variance`. :func:`classification_report` / :func:`regression_report` bundle them
-into a JSON-able dict.
+:func:`accuracy`, :func:`per_class_recall` (the climate experiment's per-class "accuracy") and
+its mean :func:`mean_class_recall`, :func:`weighted_f1`, :func:`average_precision` (one class
+against the rest), :func:`average_precision_per_class`, :func:`mean_average_precision` over
+chosen classes (climate: TC and AR, background excluded). :func:`classification_report` bundles
+them into a JSON-able dict.
 """
 
 from __future__ import annotations
@@ -27,14 +25,9 @@ __all__ = [
     "average_precision",
     "average_precision_per_class",
     "classification_report",
-    "explained_variance",
-    "mae",
     "mean_average_precision",
     "mean_class_recall",
-    "mse",
     "per_class_recall",
-    "r2",
-    "regression_report",
     "weighted_f1",
 ]
 
@@ -175,47 +168,6 @@ def mean_average_precision(y_true, scores, classes: Sequence[int] | None = None)
     return float(np.mean([ap[c] for c in chosen]))
 
 
-def _regression(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
-    t = np.asarray(y_true, dtype=np.float64)
-    p = np.asarray(y_pred, dtype=np.float64)
-    if t.shape != p.shape:
-        raise ValueError(f"y_true shape {t.shape} differs from y_pred shape {p.shape}")
-    if t.size == 0:
-        raise ValueError("metrics need at least one sample")
-    return t.reshape(-1), p.reshape(-1)
-
-
-def mse(y_true, y_pred) -> float:
-    """Mean squared error over all entries."""
-    t, p = _regression(y_true, y_pred)
-    return float(np.mean((t - p) ** 2))
-
-
-def mae(y_true, y_pred) -> float:
-    """Mean absolute error over all entries."""
-    t, p = _regression(y_true, y_pred)
-    return float(np.mean(np.abs(t - p)))
-
-
-def r2(y_true, y_pred) -> float:
-    """Coefficient of determination 1 - SS_res / SS_tot over all entries (flattened)."""
-    t, p = _regression(y_true, y_pred)
-    ss_tot = np.sum((t - t.mean()) ** 2)
-    ss_res = np.sum((t - p) ** 2)
-    if ss_tot == 0:
-        return 1.0 if ss_res == 0 else 0.0
-    return float(1.0 - ss_res / ss_tot)
-
-
-def explained_variance(y_true, y_pred) -> float:
-    """1 - Var(y - y_hat) / Var(y) over all entries (flattened)."""
-    t, p = _regression(y_true, y_pred)
-    var = np.var(t)
-    if var == 0:
-        return 1.0 if np.var(t - p) == 0 else 0.0
-    return float(1.0 - np.var(t - p) / var)
-
-
 def classification_report(
     y_true, scores, *, map_classes: Sequence[int] | None = None, with_ap: bool = False
 ) -> dict:
@@ -242,14 +194,3 @@ def classification_report(
         report["map_classes"] = None if map_classes is None else [int(c) for c in map_classes]
         report["mean_average_precision"] = mean_average_precision(y_true, s, map_classes)
     return report
-
-
-def regression_report(y_true, y_pred) -> dict:
-    """MSE, MAE, R² and explained variance as a JSON-able dict."""
-    return {
-        "mse": mse(y_true, y_pred),
-        "mae": mae(y_true, y_pred),
-        "r2": r2(y_true, y_pred),
-        "explained_variance": explained_variance(y_true, y_pred),
-        "n": int(np.asarray(y_true).size),
-    }
