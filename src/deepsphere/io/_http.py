@@ -4,13 +4,14 @@ failures into transient (retry), permanent (gated or gone) and "Range not satisf
 from __future__ import annotations
 
 import http.client
+import socket
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from tqdm import tqdm
 
-__all__ = ["Transient", "Permanent", "RangeNotSatisfiable", "download_once"]
+__all__ = ["Transient", "Unreachable", "Permanent", "RangeNotSatisfiable", "download_once"]
 
 _CHUNK = 1 << 20  # bytes per read
 _PERMANENT = {401: "gated", 403: "gated", 404: "gone", 410: "gone"}
@@ -19,6 +20,23 @@ _USER_AGENT = "deepsphere-download/0.1 (+https://github.com/deepsphere)"
 
 class Transient(Exception):
     """A failure worth retrying."""
+
+
+class Unreachable(Transient):
+    """No server answered: connection refused, or the host name does not exist. Retried like any
+    transient failure, but a URL that fails only this way on every attempt counts as dead."""
+
+
+# "Name or service not known" / "No address associated with hostname": the name does not exist
+# (unlike EAI_AGAIN, "Temporary failure in name resolution", e.g. while offline).
+_NO_SUCH_HOST = {getattr(socket, n) for n in ("EAI_NONAME", "EAI_NODATA") if hasattr(socket, n)}
+
+
+def _unreachable(err: BaseException) -> bool:
+    reason = getattr(err, "reason", err)  # URLError wraps the socket error
+    if isinstance(reason, ConnectionRefusedError):
+        return True
+    return isinstance(reason, socket.gaierror) and reason.errno in _NO_SUCH_HOST
 
 
 class Permanent(Exception):
@@ -51,7 +69,7 @@ def download_once(
                              _PERMANENT[err.code]) from None
         raise Transient(f"{url} answered HTTP {err.code} {err.reason}") from None
     except (urllib.error.URLError, OSError) as err:
-        raise Transient(f"{url}: {err}") from None
+        raise (Unreachable if _unreachable(err) else Transient)(f"{url}: {err}") from None
     with response:
         content_type = response.headers.get("Content-Type", "")
         if gated and content_type.startswith("text/html") and not name.endswith((".html", ".htm")):

@@ -1,11 +1,13 @@
 """Checksummed, retried, resumable and atomic downloads, with manual placement for gated sources.
 
 A :class:`Source` describes one remote file: its name, the URLs to try (primary first, then
-mirrors), its checksum (``"md5:<hex>"`` or ``"sha256:<hex>"``), optionally its size in bytes,
-whether access is gated, and what a person must do to obtain it by hand.
+mirrors; :func:`with_mirrors` adds more), its checksum (``"md5:<hex>"`` or ``"sha256:<hex>"``,
+or ``None`` when none is known: the file is then checked only against its size if known and the
+HTTP ``Content-Length``), optionally its size in bytes, whether access is gated, and what a
+person must do to obtain it by hand.
 
 :func:`fetch` guarantees that ``dest`` either does not exist or holds exactly the file whose
-checksum is recorded in the source:
+checksum (and size, where known) is recorded in the source:
 
 - ``dest`` already present with the right checksum: returned without any network access; with
   the wrong checksum: :class:`ChecksumMismatch` (fix: delete it and rerun).
@@ -15,10 +17,11 @@ checksum is recorded in the source:
   and the hand-placed copy survives. A wrong file there is refused and left untouched.
 - Otherwise each URL is tried in turn, resuming into ``dest + ".part"`` with HTTP ``Range``.
   Transient failures (connection errors, timeouts, truncated bodies, HTTP 5xx/408/429) are retried
-  with exponential backoff. HTTP 401/403 (gated) and 404/410 (gone) are permanent for that URL.
+  with exponential backoff. HTTP 401/403 (gated) and 404/410 (gone) are permanent for that URL;
+  so is a host that refused the connection or does not exist on every attempt (unreachable).
 - The finished ``.part`` is verified, then renamed onto ``dest`` with :func:`os.replace`.
   A wrong checksum deletes the ``.part`` and raises :class:`ChecksumMismatch`.
-- Only when EVERY URL failed permanently: :class:`ManualDownloadRequired` (place it by hand). If
+- Only when EVERY URL failed permanently (or was unreachable): :class:`ManualDownloadRequired` (place it by hand). If
   any URL failed only transiently: :class:`RetryableDownloadError` (says which URL failed how;
   retry later). Both list the file with its hand-placement path, size and checksum, and that path
   is ``manual_dir / name``, never ``dest`` (unless no ``manual_dir`` is given).
@@ -38,9 +41,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from deepsphere.io._http import Permanent, RangeNotSatisfiable, Transient, download_once
+from deepsphere.io._http import (
+    Permanent,
+    RangeNotSatisfiable,
+    Transient,
+    Unreachable,
+    download_once,
+)
 from deepsphere.io.atomic import atomic_path
-from deepsphere.io.source import Source, file_checksum
+from deepsphere.io.source import Source, file_checksum, with_mirrors
 
 __all__ = [
     "Source",
@@ -54,9 +63,11 @@ __all__ = [
     "fetch",
     "fetch_all",
     "verify_files",
+    "with_mirrors",
 ]
 
-_WHY = {"gated": "access is restricted", "gone": "the file is not there any more"}
+_WHY = {"gated": "access is restricted", "gone": "the file is not there any more",
+        "unreachable": "no server answered on any attempt: the host is down or does not exist"}
 
 
 class DownloadError(RuntimeError):
@@ -64,7 +75,7 @@ class DownloadError(RuntimeError):
 
 
 class ChecksumMismatch(DownloadError):
-    """A file (downloaded or placed by hand) does not have the recorded checksum."""
+    """A file (downloaded or placed by hand) does not have the recorded checksum (or size)."""
 
 
 @dataclass(frozen=True)
@@ -109,19 +120,28 @@ def _missing_error(missing: Sequence[Missing]) -> FilesMissing:
 
 def _expected(source: Source) -> str:
     size = f"{source.size} bytes" if source.size is not None else "size not recorded"
-    return f"{source.algorithm} {source.hexdigest}, {size}"
+    checksum = (f"{source.algorithm} {source.hexdigest}" if source.checksum is not None
+                else "no checksum recorded")
+    return f"{checksum}, {size}"
+
+
+def _problem(source: Source, path: Path, *, progress: bool) -> str | None:
+    """Why ``path`` is not the source's file (size first, then checksum), or ``None``: it is, as
+    far as the recorded size and checksum tell."""
+    actual_size = path.stat().st_size
+    if source.size is not None and actual_size != source.size:
+        return f"its size is {actual_size} bytes, expected {source.size} bytes"
+    if source.checksum is None:
+        return None
+    actual = file_checksum(path, source.algorithm, progress=progress)
+    if actual != source.hexdigest:
+        return f"its {source.algorithm} is {actual}, expected {source.hexdigest}"
+    return None
 
 
 def _verify_existing(source: Source, path: Path, *, progress: bool, what: str, fix: str) -> None:
     """Raise :class:`ChecksumMismatch` unless ``path`` has the source's size and checksum."""
-    problem = None
-    actual_size = path.stat().st_size
-    if source.size is not None and actual_size != source.size:
-        problem = f"its size is {actual_size} bytes, expected {source.size} bytes"
-    else:
-        actual = file_checksum(path, source.algorithm, progress=progress)
-        if actual != source.hexdigest:
-            problem = f"its {source.algorithm} is {actual}, expected {source.hexdigest}"
+    problem = _problem(source, path, progress=progress)
     if problem:
         raise ChecksumMismatch(
             f"{path.resolve()} ({what}) is not the expected {source.name!r}: {problem}.\nFix: {fix}"
@@ -135,7 +155,8 @@ def _missing_message(missing: Sequence[Missing]) -> str:
                  "(connection errors, timeouts, HTTP 5xx/408/429), so retrying later may work:"]
     else:
         lines = [f"{len(missing)} file(s) cannot be downloaded automatically: every URL refused "
-                 "them (access restricted, or the file is gone), so they must be placed by hand:"]
+                 "them (access restricted, the file is gone, or the host is unreachable), so they "
+                 "must be placed by hand:"]
     for m in missing:
         verdict = "temporary failure: retry" if m.transient else "every URL refused it"
         lines.append(f"  - {m.source.name} ({verdict}):")
@@ -161,8 +182,13 @@ def _missing_message(missing: Sequence[Missing]) -> str:
         hand = ("Download by hand the files that every URL refused (and, instead of retrying, "
                 "the others)")
     steps.append(f"{hand} and put them, unrenamed, exactly here{where}:{files}")
-    steps.append("Re-run the same command: files placed there are verified against these "
-                 "checksums and used without network access.")
+    if all(m.source.checksum is not None for m in missing):
+        steps.append("Re-run the same command: files placed there are verified against these "
+                     "checksums and used without network access.")
+    else:
+        steps.append("Re-run the same command: files placed there are used without network "
+                     "access, after a check against the checksum and size above where one is "
+                     "recorded.")
     lines.append("What to do:")
     lines += [f"  {i}. {step}" for i, step in enumerate(steps, 1)]
     return "\n".join(lines)
@@ -206,7 +232,8 @@ def fetch(
 
     Raises:
         ChecksumMismatch: ``dest`` or the hand-placed file is wrong, or the download is corrupt.
-        ManualDownloadRequired: every URL answered 401/403/404/410 (or a login page).
+        ManualDownloadRequired: every URL answered 401/403/404/410 (or a login page), or
+            refused the connection / named no existing host on every attempt.
         RetryableDownloadError: some URL failed only transiently, after all retries.
     """
     dest = Path(dest)
@@ -239,6 +266,7 @@ def fetch(
         part.unlink()  # longer than the real file: cannot be a prefix of it
     permanent: dict[str, Permanent] = {}
     transient: dict[str, list[str]] = {}
+    answered: set[str] = set()  # URLs that failed transiently at least once in another way
     for round_ in range(retries + 1):
         live = [u for u in source.urls if u not in permanent]
         if not live:
@@ -251,32 +279,41 @@ def fetch(
                                gated=source.gated)
             except RangeNotSatisfiable:
                 # A complete .part (e.g. interrupted before the rename) is used; anything else
-                # is not a prefix of the file: start over on the next attempt.
-                if file_checksum(part, source.algorithm, progress=progress) == source.hexdigest:
+                # is not a prefix of the file: start over on the next attempt. Without checksum
+                # or size, completeness cannot be told: start over.
+                known = source.checksum is not None or source.size is not None
+                if known and _problem(source, part, progress=progress) is None:
                     os.replace(part, dest)
                     return dest
                 part.unlink(missing_ok=True)
                 transient.setdefault(url, []).append(
                     f"{url}: HTTP 416 for a stale {part.name}; restarting from 0")
+                answered.add(url)
                 continue
             except Permanent as err:
                 permanent[url] = err
                 continue
             except Transient as err:
                 transient.setdefault(url, []).append(str(err))
+                if not isinstance(err, Unreachable):
+                    answered.add(url)
                 continue
-            actual = file_checksum(part, source.algorithm, progress=progress)
-            if actual != source.hexdigest:
+            problem = _problem(source, part, progress=progress)
+            if problem:
                 part.unlink(missing_ok=True)
                 raise ChecksumMismatch(
-                    f"Downloaded {source.name!r} from {url} but its {source.algorithm} is "
-                    f"{actual}, expected {source.hexdigest}; the partial file was deleted. "
+                    f"Downloaded {source.name!r} from {url} but {problem}; the partial file was "
+                    "deleted. "
                     "The source may have changed or be corrupt: try again later, check the "
                     f"checksum at {source.page or url}, or place a verified copy at {place_at}."
                 )
             os.replace(part, dest)
             return dest
 
+    unreachable = [u for u in transient if u not in answered]  # on every attempt
+    for url in unreachable:
+        fails = transient.pop(url)
+        permanent[url] = Permanent(f"{fails[-1]} ({len(fails)} attempt(s))", "unreachable")
     reasons = []
     for url in source.urls:
         if url in permanent:
@@ -284,7 +321,7 @@ def fetch(
         else:
             fails = transient[url]
             reasons.append(f"{fails[-1]} (temporary; {len(fails)} failed attempt(s))")
-    if not transient:
+    if not transient and not unreachable:
         part.unlink(missing_ok=True)
     # else keep the .part: a later call resumes it (it is never mistaken for dest).
     raise _missing_error([Missing(source, place_at, tuple(reasons), bool(transient),
