@@ -8,8 +8,6 @@ checksums and sizes of the served bytes and the paths the user works with.
 from __future__ import annotations
 
 import hashlib
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -29,44 +27,10 @@ FILES = {"README.md": b"# the record's readme\n", "training.zip": b"T" * 3000,
          "testing.zip": b"t" * 1234}
 
 
-class _Server:
-    """Serves ``routes[path] = bytes`` (200) or ``int`` (that HTTP error); counts requests."""
-
-    def __init__(self, routes):
-        self.routes, self.requests = dict(routes), []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                path = self.path.split("?")[0]
-                server.requests.append(path)
-                answer = server.routes.get(path, 404)
-                if isinstance(answer, int):
-                    return self.send_error(answer)
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                         daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
-def zenodo():
+def zenodo(route_server):
     """The gated record: every file answers 403."""
-    s = _Server({f"/{name}": 403 for name in FILES})
-    yield s
-    s.close()
+    return route_server({f"/{name}": 403 for name in FILES})
 
 
 def _sources(server, names=FILES):
@@ -142,11 +106,9 @@ def test_manual_dir_must_not_be_the_download_folder(zenodo, tmp_path):
 
 # --------------------------------------------------------------------------- gated vs transient
 @pytest.fixture
-def mirrors():
-    s = _Server({"/gated/f.zip": 403, "/busy/f.zip": 503, "/gone/f.zip": 410,
-                 "/ok/f.zip": FILES["training.zip"]})
-    yield s
-    s.close()
+def mirrors(route_server):
+    return route_server({"/gated/f.zip": 403, "/busy/f.zip": 503, "/gone/f.zip": 410,
+                         "/ok/f.zip": FILES["training.zip"]})
 
 
 def _one(server, *prefixes):

@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import socket
-import threading
 import urllib.error
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -26,57 +24,9 @@ FAST = dict(retries=2, backoff=0.0, timeout=5.0, progress=False)
 BODY = b"mesh archive bytes " * 200  # 3800 bytes
 
 
-class _Server:
-    """Serves ``routes[path] = bytes`` (200, or 206 for a Range) or ``int`` (that HTTP error)."""
-
-    def __init__(self, routes):
-        self.routes, self.requests = dict(routes), []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                rng = self.headers.get("Range")
-                server.requests.append((self.path, rng))
-                answer = server.routes.get(self.path, 404)
-                if isinstance(answer, int):
-                    return self.send_error(answer)
-                start = int(rng.removeprefix("bytes=").split("-")[0]) if rng else 0
-                if start >= len(answer) > 0 and rng:
-                    return self.send_error(416)
-                self.send_response(206 if rng else 200)
-                if rng:
-                    self.send_header("Content-Range", f"bytes {start}-{len(answer) - 1}/{len(answer)}")
-                self.send_header("Content-Length", str(len(answer) - start))
-                self.end_headers()
-                self.wfile.write(answer[start:])
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                         daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
-def server():
-    s = _Server({"/ok/f.zip": BODY, "/busy/f.zip": 503, "/gated/f.zip": 403})
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def dead():
-    """A URL prefix on a closed port of 127.0.0.1: every connection is refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+def server(route_server):
+    return route_server({"/ok/f.zip": BODY, "/busy/f.zip": 503, "/gated/f.zip": 403})
 
 
 def _src(*urls, checksum=None, size=None):
@@ -138,13 +88,13 @@ def test_without_checksum_or_size_a_complete_part_cannot_be_told_so_it_restarts(
     (tmp_path / "f.zip.part").write_bytes(BODY)  # the server answers 416 to its Range
     dest = fetch(_src(f"{server.url}/ok/f.zip"), tmp_path / "f.zip", **FAST)
     assert dest.read_bytes() == BODY
-    assert server.requests == [("/ok/f.zip", f"bytes={len(BODY)}-"), ("/ok/f.zip", None)]
+    assert server.ranges == [("/ok/f.zip", f"bytes={len(BODY)}-"), ("/ok/f.zip", None)]
 
 
 def test_with_size_only_a_complete_part_is_used(server, tmp_path):
     (tmp_path / "f.zip.part").write_bytes(BODY)
     dest = fetch(_src(f"{server.url}/ok/f.zip", size=len(BODY)), tmp_path / "f.zip", **FAST)
-    assert dest.read_bytes() == BODY and server.requests == [("/ok/f.zip", f"bytes={len(BODY)}-")]
+    assert dest.read_bytes() == BODY and server.ranges == [("/ok/f.zip", f"bytes={len(BODY)}-")]
 
 
 def test_bad_checksum_text_is_still_refused():
@@ -179,7 +129,7 @@ def test_a_dead_host_everywhere_is_manual_after_its_retries(dead, tmp_path):
 
 def test_a_dead_original_and_a_live_mirror(server, dead, tmp_path):
     dest = fetch(_src(f"{dead}/f.zip", f"{server.url}/ok/f.zip"), tmp_path / "f.zip", **FAST)
-    assert dest.read_bytes() == BODY and server.requests == [("/ok/f.zip", None)]
+    assert dest.read_bytes() == BODY and server.ranges == [("/ok/f.zip", None)]
 
 
 def test_a_dead_original_and_a_busy_mirror_is_retryable(server, dead, tmp_path):

@@ -10,9 +10,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -31,57 +28,12 @@ DATA = {name: f"{name} contents\n".encode() * (i + 1) for i, name in enumerate(N
 MODELNET = b"PK fake ModelNet40 archive" * 100
 
 
-class _Server:
-    """Serves ``routes[path] = bytes`` (200) or ``int`` (that HTTP error); records requests."""
-
-    def __init__(self, routes):
-        self.routes, self.requests = dict(routes), []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                server.requests.append(self.path)
-                answer = server.routes.get(self.path, 404)
-                if isinstance(answer, int):
-                    return self.send_error(answer)
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                         daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
-def mirror():
+def mirror(route_server):
     routes = {f"/mirror/{n}": d for n, d in DATA.items()}
     routes |= {f"/busy/{n}": 503 for n in NAMES}
     routes |= {"/mn/ModelNet40.zip": MODELNET, "/mn-busy/ModelNet40.zip": 503}
-    s = _Server(routes)
-    yield s
-    s.close()
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def dead():
-    """The original host, dead: a closed port of 127.0.0.1 (connection refused)."""
-    return f"http://127.0.0.1:{_closed_port()}"
+    return route_server(routes)
 
 
 def _at(sources, base):
@@ -136,9 +88,10 @@ def test_a_mirror_answers_after_the_dead_original(mirror, dead, layout):
     assert not manual.exists()
 
 
-def test_every_source_dead_is_one_manual_message_naming_every_file(dead, layout):
+def test_every_source_dead_is_one_manual_message_naming_every_file(dead, layout,
+                                                                  new_dead_host):
     raw, manual = layout
-    second_dead = f"http://127.0.0.1:{_closed_port()}"
+    second_dead = new_dead_host()
     with pytest.raises(ManualDownloadRequired, match=r"6 file\(s\) cannot be downloaded") as err:
         shapes.fetch_shrec17(raw, manual_dir=manual, sources=_at(shapes.shrec17_sources(), dead),
                              mirrors=[second_dead], **FAST)

@@ -1,0 +1,84 @@
+"""Shared test fixtures: a local HTTP server on 127.0.0.1 and a dead host (no network needed)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+
+class RouteServer:
+    """Serves ``routes[path] = bytes`` (200, or 206 from a ``Range: bytes=N-`` request; 416
+    past the end) or ``int`` (that HTTP error); unknown paths 404. Query strings are ignored.
+    ``requests`` lists the requested paths, ``ranges`` the ``(path, Range header or None)``."""
+
+    def __init__(self, routes):
+        self.routes, self.requests, self.ranges = dict(routes), [], []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                path, rng = self.path.split("?")[0], self.headers.get("Range")
+                server.requests.append(path)
+                server.ranges.append((path, rng))
+                answer = server.routes.get(path, 404)
+                if isinstance(answer, int):
+                    return self.send_error(answer)
+                start = int(rng.removeprefix("bytes=").split("-")[0]) if rng else 0
+                if rng and start >= len(answer) > 0:
+                    return self.send_error(416)
+                self.send_response(206 if rng else 200)
+                if rng:
+                    self.send_header("Content-Range",
+                                     f"bytes {start}-{len(answer) - 1}/{len(answer)}")
+                self.send_header("Content-Length", str(len(answer) - start))
+                self.end_headers()
+                self.wfile.write(answer[start:])
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                         daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def route_server():
+    """``route_server(routes) -> RouteServer``, shut down after the test."""
+    servers = []
+
+    def start(routes):
+        servers.append(RouteServer(routes))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def closed_port_url() -> str:
+    """A URL prefix on a closed port of 127.0.0.1: every connection is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def dead():
+    """A dead host (connection refused)."""
+    return closed_port_url()
+
+
+@pytest.fixture
+def new_dead_host():
+    """``new_dead_host() -> url``: another dead host per call."""
+    return closed_port_url
