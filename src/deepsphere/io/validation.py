@@ -243,3 +243,26 @@ def check_file_digests(
             f"{len(problems)} file(s) differ from the checksums recorded when they were written "
             "(modified, truncated or damaged since):\n" + "\n".join(problems) + f"\nFix: {fix}."
         )
+
+
+def verify_recorded_files(record: str | os.PathLike, key: str, *, fix: str) -> dict:
+    """Read the JSON ``record`` (e.g. a stand-in's ``standin.json``) and check the files it lists
+    under ``key`` (``{name: file_entry}``, names relative to the record's folder); return it.
+
+    A missing record raises :class:`FileNotFoundError`; an unreadable one, one without ``key``,
+    or any differing file raises :class:`CorruptFileError` with ``fix``.
+    """
+    record = Path(record)
+    try:
+        params = json.loads(record.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{record} does not exist: write the data first.") from None
+    except (OSError, ValueError) as err:
+        raise CorruptFileError(f"{record} is not readable JSON ({err}). Fix: {fix}.") from None
+    entries = params.get(key) if isinstance(params, dict) else None
+    if not entries:
+        raise CorruptFileError(
+            f"{record} records no file checksums ('{key}'; written by an older version?), so "
+            f"the files cannot be verified. Fix: {fix}.")
+    check_file_digests(record.parent, entries, fix=fix)
+    return params

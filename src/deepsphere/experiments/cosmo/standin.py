@@ -39,7 +39,6 @@ RING ``.npy`` maps whose names contain ``0p26`` or ``0p31``, optionally ``traini
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import zipfile
@@ -53,7 +52,10 @@ from tqdm import tqdm
 from deepsphere.experiments.cosmo.sources import LABELS
 from deepsphere.geometry.sampling import check_nside
 from deepsphere.io.atomic import atomic_write_json, staging_directory
-from deepsphere.io.validation import CorruptFileError, check_file_digests, file_entry
+from deepsphere.io.validation import (
+    file_entry,
+    verify_recorded_files,
+)
 
 __all__ = [
     "target_spectrum",
@@ -253,18 +255,4 @@ def verify_standin_archives(directory: str | os.PathLike) -> dict:
     """
     directory = Path(directory)
     fix = f"delete {directory} and rerun (the stand-in data are regenerated, byte for byte)"
-    meta = directory / "standin.json"
-    try:
-        params = json.loads(meta.read_text())
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{meta} does not exist: generate the stand-in data first.") from None
-    except (OSError, ValueError) as err:
-        raise CorruptFileError(f"{meta} is not readable JSON ({err}). Fix: {fix}.") from None
-    archives = params.get("archives") if isinstance(params, dict) else None
-    if not archives:
-        raise CorruptFileError(
-            f"{meta} records no archive checksums (written by an older version, or without "
-            f"make_zips), so the archives cannot be verified. Fix: {fix}."
-        )
-    check_file_digests(directory, archives, fix=fix)
-    return params
+    return verify_recorded_files(directory / "standin.json", "archives", fix=fix)

@@ -45,7 +45,10 @@ import trimesh
 from deepsphere.experiments.shapes.datasets import SHREC17_CSV_HEADER, shrec17_synsets
 from deepsphere.experiments.shapes.shape_families import FAMILIES, make_shape
 from deepsphere.io.atomic import atomic_write_json, atomic_write_text, staging_directory
-from deepsphere.io.validation import CorruptFileError, check_file_digests, file_entry
+from deepsphere.io.validation import (
+    file_entry,
+    verify_recorded_files,
+)
 
 __all__ = [
     "write_modelnet40_standin",
@@ -287,14 +290,4 @@ def verify_standin(root: str | os.PathLike) -> dict:
     or differing file (fix: delete the stand-in and rewrite it, byte for byte)."""
     root = Path(root)
     fix = f"delete the stand-in in {root} and write it again (same seed: the same bytes)"
-    meta = root / "standin.json"
-    try:
-        params = json.loads(meta.read_text())
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{meta} does not exist: write the stand-in first.") from None
-    except (OSError, ValueError) as err:
-        raise CorruptFileError(f"{meta} is not readable JSON ({err}). Fix: {fix}.") from None
-    if not isinstance(params, dict) or not params.get("files"):
-        raise CorruptFileError(f"{meta} records no file checksums. Fix: {fix}.")
-    check_file_digests(root, params["files"], fix=fix)
-    return params
+    return verify_recorded_files(root / "standin.json", "files", fix=fix)
