@@ -16,57 +16,9 @@ Fractions are returned in ``[0, 1]`` (not percent). Modules:
 Every public name of the three modules is available from ``deepsphere.metrics`` itself.
 """
 
-from deepsphere.metrics.classification import (
-    accuracy,
-    average_precision,
-    average_precision_per_class,
-    classification_report,
-    mean_average_precision,
-    mean_class_recall,
-    per_class_recall,
-    weighted_f1,
-)
-from deepsphere.metrics.regression import (
-    explained_variance,
-    mae,
-    mse,
-    r2,
-    regression_report,
-)
-from deepsphere.metrics.retrieval import (
-    CUTOFF,
-    MEASURES,
-    query_scores,
-    relevance,
-    retrieval_lists,
-    retrieval_scores,
-    write_retrieval_lists,
-    write_summary_csv,
-)
+from deepsphere.metrics import classification, regression, retrieval
+from deepsphere.metrics.classification import *  # noqa: F403 (the modules' __all__)
+from deepsphere.metrics.regression import *  # noqa: F403
+from deepsphere.metrics.retrieval import *  # noqa: F403
 
-__all__ = [
-    # classification
-    "accuracy",
-    "average_precision",
-    "average_precision_per_class",
-    "classification_report",
-    "mean_average_precision",
-    "mean_class_recall",
-    "per_class_recall",
-    "weighted_f1",
-    # regression
-    "explained_variance",
-    "mae",
-    "mse",
-    "r2",
-    "regression_report",
-    # retrieval (SHREC'17)
-    "CUTOFF",
-    "MEASURES",
-    "query_scores",
-    "relevance",
-    "retrieval_lists",
-    "retrieval_scores",
-    "write_retrieval_lists",
-    "write_summary_csv",
-]
+__all__ = [*classification.__all__, *regression.__all__, *retrieval.__all__]
