@@ -72,6 +72,12 @@ def _common(n_classes: int, name: str, in_channels: int) -> dict:
     }
 
 
+def _full_healpix(nside: int, graph: dict | None) -> dict:
+    """The full HEALPix sphere at ``nside`` (NEST, the models' ordering) with one graph per level."""
+    return {"sampling": "healpix", "nside": int(nside), "order": 0, "patch": 0,
+            "graph": dict(graph or V2_GRAPH)}
+
+
 def shrec17_healpix_config(
     *, nside: int = 32, in_channels: int = _IN_CHANNELS, graph: dict | None = None
 ) -> dict:
@@ -80,11 +86,7 @@ def shrec17_healpix_config(
     ``graph``: one graph definition for every level (default :data:`V2_GRAPH`).
     """
     return {
-        "sampling": "healpix",
-        "nside": int(nside),
-        "order": 0,
-        "patch": 0,
-        "graph": dict(graph or V2_GRAPH),
+        **_full_healpix(nside, graph),
         "F": list(_SHAPES_F),
         "pool": [1] * len(_SHAPES_F),
         **_common(SHREC17_CLASSES, "deepsphere_shrec17_healpix", in_channels),
@@ -101,11 +103,7 @@ def modelnet40_config(
     """
     F = [f for f in _SHAPES_F for _ in range(2)]
     return {
-        "sampling": "healpix",
-        "nside": int(nside),
-        "order": 0,
-        "patch": 0,
-        "graph": dict(graph or V2_GRAPH),
+        **_full_healpix(nside, graph),
         "F": F,
         "pool": [0, 1] * len(_SHAPES_F),
         **_common(MODELNET40_CLASSES, "deepsphere_modelnet40", in_channels),
