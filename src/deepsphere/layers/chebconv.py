@@ -37,7 +37,7 @@ VERIFY_MAX_VERTICES = 20_000
 
 def _definition_vertex_count(definition) -> int | None:
     """Vertex count of a graph definition without building it (None: not known cheaply)."""
-    from deepsphere.geometry.graphs import graph_vertex_count
+    from deepsphere.geometry.definitions import graph_vertex_count
 
     try:
         return graph_vertex_count(definition)

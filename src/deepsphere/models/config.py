@@ -313,6 +313,6 @@ def level_definitions(cfg) -> list[dict]:
 
 def n_vertices(definition: dict) -> int:
     """Vertex count of a graph definition, without building it."""
-    from deepsphere.geometry.graphs import graph_vertex_count
+    from deepsphere.geometry.definitions import graph_vertex_count
 
     return graph_vertex_count(definition)

@@ -23,7 +23,7 @@ BASE_MB = 500  # an interpreter with numpy, scipy and healpy loaded
 def graph_vertices(definition: Mapping[str, Any]) -> int:
     """Vertex count of a graph definition; a data-defined graph (its ``positions`` file does
     not exist when the workflow is parsed) counts 100,000 vertices."""
-    from deepsphere.geometry.graphs import graph_vertex_count
+    from deepsphere.geometry.definitions import graph_vertex_count
 
     n = graph_vertex_count(dict(definition))
     return 100_000 if n is None else n

@@ -7,7 +7,7 @@ only the rules and binds these to the config.
 from __future__ import annotations
 
 from deepsphere.experiments.cosmo import plan
-from deepsphere.geometry.graphs import graph_vertex_count
+from deepsphere.geometry.definitions import graph_vertex_count
 from deepsphere.workflow.resources import arrays_mem_mb
 from deepsphere.workflow.runs import NETWORK, RunSpec
 
