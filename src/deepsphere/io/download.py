@@ -247,9 +247,16 @@ def fetch_all(
     :class:`ChecksumMismatch` if any file present is wrong (the missing files listed too), else
     :class:`RetryableDownloadError` if any failure was transient, else
     :class:`ManualDownloadRequired`; each lists every missing file with its hand-placement path
-    (``manual_dir / name``), size and checksum. ``kwargs`` go to :func:`fetch`.
+    (``manual_dir / name``), size and checksum. ``kwargs`` go to :func:`fetch`. A ``manual_dir``
+    that is ``directory`` itself is refused (the hand-placed files would not survive a failure).
     """
     directory = Path(directory)
+    if manual_dir is not None and Path(manual_dir).resolve() == directory.resolve():
+        raise ValueError(
+            f"manual_dir ({manual_dir}) is the download folder {directory}, whose files a workflow "
+            "deletes when the download fails: set it to a folder of its own (by convention "
+            "data/manual/<experiment>/, which no workflow step writes or deletes)."
+        )
     paths, missing, wrong = [], [], []
     for src in sources:
         try:

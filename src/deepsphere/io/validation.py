@@ -209,9 +209,10 @@ def nonfinite_summary(a: np.ndarray, *, chunk: int = _CHUNK) -> str | None:
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of a file."""
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+    """Hex SHA-256 of a file (:func:`deepsphere.io.source.file_checksum`)."""
+    from deepsphere.io.source import file_checksum
+
+    return file_checksum(path, "sha256")
 
 
 def file_entry(path: str | os.PathLike) -> dict:

@@ -85,12 +85,6 @@ def fetch_cosmo(
     when the record refused them all (gated), :class:`~deepsphere.io.download.RetryableDownloadError`
     when some failure was temporary. No partial file is left under a final name in ``raw_dir``.
     """
-    if Path(manual_dir).resolve() == Path(raw_dir).resolve():
-        raise ValueError(
-            f"cosmo.zenodo.manual_dir ({manual_dir}) is the download folder {raw_dir}, whose files "
-            "the workflow deletes when the download fails: set it to a folder of its own "
-            f"(default {MANUAL_DIR})."
-        )
     paths = fetch_all(sources, raw_dir, manual_dir=manual_dir, **fetch_kwargs)
     return {s.name: p for s, p in zip(sources, paths, strict=True)}
 

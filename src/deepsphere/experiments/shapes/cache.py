@@ -87,22 +87,17 @@ def project_split(
     left out with a warning and listed in the file's ``skipped`` attribute and the summary.
     Nothing is written unless every kept mesh was projected.
     """
-    from deepsphere.experiments.shapes.meshes import MeshReadError, read_mesh
+    from deepsphere.experiments.shapes.meshes import read_meshes
 
     if int(copies) < 1:
         raise ValueError(f"copies must be >= 1, got {copies!r}")
     grid = sphere_grid(sampling)
-    kept, skipped = [], []
-    for mesh_id, path, label in meshes:
-        try:
-            vertices, faces = read_mesh(path)
-        except MeshReadError as err:
-            if not skip_unreadable:
-                raise
-            log.warning("skipped %s: %s", path, err)
-            skipped.append([str(path), str(err)])
-            continue
-        kept.append((str(mesh_id), vertices, faces, int(label), str(path)))
+    read, skipped_meshes = read_meshes([path for _, path, _ in meshes],
+                                       skip_unreadable=skip_unreadable)
+    read = {str(path): (vertices, faces) for path, vertices, faces in read}
+    kept = [(str(mesh_id), *read[str(Path(path))], int(label), str(path))
+            for mesh_id, path, label in meshes if str(Path(path)) in read]
+    skipped = [[str(path), problem] for path, problem in skipped_meshes]
     if not kept:
         raise ValueError(f"no readable mesh among the {len(meshes)} given for {out_path}")
     n_rows = len(kept) * int(copies)

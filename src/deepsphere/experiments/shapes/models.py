@@ -34,7 +34,7 @@ from __future__ import annotations
 
 __all__ = [
     "V2_GRAPH",
-    "PAPER_PARAMETER_COUNTS",
+    "paper_parameter_counts",
     "SHREC17_CLASSES",
     "MODELNET40_CLASSES",
     "shrec17_healpix_config",
@@ -45,14 +45,17 @@ __all__ = [
 
 #: The original's HEALPix "V2" graph with 8 neighbours (see the module docstring).
 V2_GRAPH = {"graph": "knn", "k": 8, "t": "paper"}
-SHREC17_CLASSES = 55
+SHREC17_CLASSES = 55  # the synsets of paper/shrec17_synsets.csv (a test checks the count)
 MODELNET40_CLASSES = 40
-#: tf1-spec Appendix A (derived from the original architectures).
-PAPER_PARAMETER_COUNTS = {
-    "shrec17_healpix": 189_040,
-    "shrec17_equiangular": 189_040,
-    "modelnet40": 534_880,
-}
+
+
+def paper_parameter_counts() -> dict[str, int]:
+    """The original architectures' trainable parameter counts (``paper/parameter_counts.csv``,
+    tf1-spec Appendix A), by model name."""
+    from deepsphere.reporting.paper import paper_numbers
+
+    frame = paper_numbers("deepsphere.experiments.shapes", "parameter_counts")
+    return {str(m): int(n) for m, n in zip(frame["model"], frame["parameters"], strict=True)}
 
 _SHAPES_F = [16, 32, 64, 128, 256]
 _IN_CHANNELS = 6  # [dist, cos, sin] on the mesh and on its convex hull (tf1-spec §2.4)

@@ -53,19 +53,15 @@ def sphere_grid(sampling: dict) -> np.ndarray:
     """Unit ray origins ``(n, 3)`` float64: ``{"sampling": "healpix", "nside": 32, "nest": True}``
     (pixel centres, the ordering explicit) or ``{"sampling": "equiangular", "bandwidth": 64,
     "grid": "SOFT"}`` (the 2b x 2b grid, colatitude rows outer)."""
-    from deepsphere.geometry import sampling as samplings
+    from deepsphere.geometry.sampling import sampling_from_params
 
     kind = sampling.get("sampling")
-    if kind == "healpix":
-        if "nest" not in sampling:
-            raise ValueError("a HEALPix projection grid needs an explicit 'nest' (True or False)")
-        return samplings.healpix_sampling(int(sampling["nside"]), nest=bool(sampling["nest"])).vectors
-    if kind == "equiangular":
-        s = samplings.equiangular_sampling(int(sampling["bandwidth"]),
-                                           grid=sampling.get("grid", "SOFT"))
-        return s.vectors
-    raise ValueError(f"projection sampling {kind!r}: use 'healpix' (nside, nest) or "
-                     "'equiangular' (bandwidth, grid)")
+    if kind not in ("healpix", "equiangular"):
+        raise ValueError(f"projection sampling {kind!r}: use 'healpix' (nside, nest) or "
+                         "'equiangular' (bandwidth, grid)")
+    if kind == "healpix" and "nest" not in sampling:
+        raise ValueError("a HEALPix projection grid needs an explicit 'nest' (True or False)")
+    return sampling_from_params(kind, {"grid": "SOFT", **sampling}).vectors
 
 
 def random_rotation(kind: str, rng: np.random.Generator) -> np.ndarray:

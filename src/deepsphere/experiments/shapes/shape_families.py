@@ -12,11 +12,7 @@ import trimesh
 
 from deepsphere.experiments.shapes.projection import random_rotation
 
-_MODELNET_SPLITS = ("train", "test")
-_SHREC_SPLITS = ("train", "val", "test")
 _HEIGHT_OF_VARIANT = (1.0, 0.7, 1.4)  # variant 0 = the synset itself, 1 and 2 = siblings
-_MALFORMED_FRACTION = 0.2
-_DEFECT_FRACTION = 1 / 30  # per defect kind, at least one of each
 
 
 class Family(NamedTuple):

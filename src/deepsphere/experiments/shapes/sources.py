@@ -28,7 +28,7 @@ from pathlib import Path
 
 from deepsphere.io.atomic import atomic_write_json
 from deepsphere.io.download import ChecksumMismatch, Source, fetch_all, verify_files, with_mirrors
-from deepsphere.io.source import file_checksum
+from deepsphere.io.validation import file_entry
 
 __all__ = [
     "MODELNET40_URL",
@@ -118,14 +118,8 @@ def _recorded(sources: Sequence[Source], record: dict) -> list[Source]:
             if s.name in record else s for s in sources]
 
 
-def _fetch(sources, raw_dir, manual_dir, default_manual, what, **fetch_kwargs) -> dict[str, Path]:
+def _fetch(sources, raw_dir, manual_dir, **fetch_kwargs) -> dict[str, Path]:
     raw_dir, manual_dir = Path(raw_dir), Path(manual_dir)
-    if manual_dir.resolve() == raw_dir.resolve():
-        raise ValueError(
-            f"the {what} manual_dir ({manual_dir}) is the download folder {raw_dir}, whose files "
-            "the workflow deletes when the download fails: set it to a folder of its own "
-            f"(default {default_manual})."
-        )
     record = _read_record(raw_dir)
     try:
         paths = fetch_all(_recorded(sources, record), raw_dir, manual_dir=manual_dir,
@@ -138,7 +132,7 @@ def _fetch(sources, raw_dir, manual_dir, default_manual, what, **fetch_kwargs) -
             f"{(raw_dir / RECORD_NAME).resolve()}; if the new file is the one to keep, delete "
             "that record too."
         ) from None
-    new = {s.name: {"size": p.stat().st_size, "sha256": file_checksum(p, "sha256")}
+    new = {s.name: file_entry(p)
            for s, p in zip(sources, paths, strict=True) if s.name not in record}
     if new:
         atomic_write_json(raw_dir / RECORD_NAME, {**record, **new})
@@ -186,8 +180,7 @@ def fetch_modelnet40(
         ChecksumMismatch: a file differs from its size / sha256 recorded at the first fetch.
     """
     sources = modelnet40_sources(mirrors) if sources is None else with_mirrors(sources, mirrors)
-    return _fetch(sources, raw_dir, manual_dir, MODELNET40_MANUAL_DIR, "ModelNet40",
-                  retries=retries, progress=progress, **fetch_kwargs)
+    return _fetch(sources, raw_dir, manual_dir, retries=retries, progress=progress, **fetch_kwargs)
 
 
 def fetch_shrec17(
@@ -206,8 +199,7 @@ def fetch_shrec17(
     missing, each with its path under ``manual_dir``, its original URL and how each URL failed.
     """
     sources = shrec17_sources(mirrors) if sources is None else with_mirrors(sources, mirrors)
-    return _fetch(sources, raw_dir, manual_dir, SHREC17_MANUAL_DIR, "SHREC'17",
-                  retries=retries, progress=progress, **fetch_kwargs)
+    return _fetch(sources, raw_dir, manual_dir, retries=retries, progress=progress, **fetch_kwargs)
 
 
 def verify_modelnet40(raw_dir: str | os.PathLike,

@@ -42,7 +42,12 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-from deepsphere.experiments.shapes.datasets import SHREC17_CSV_HEADER, shrec17_synsets
+from deepsphere.experiments.shapes.datasets import (
+    MODELNET40_SPLITS,
+    SHREC17_CSV_HEADER,
+    SHREC17_SPLITS,
+    shrec17_synsets,
+)
 from deepsphere.experiments.shapes.shape_families import FAMILIES, make_shape
 from deepsphere.io.atomic import atomic_write_json, atomic_write_text, staging_directory
 from deepsphere.io.validation import (
@@ -56,9 +61,8 @@ __all__ = [
     "verify_standin",
 ]
 
-_MODELNET_SPLITS = ("train", "test")
-_SHREC_SPLITS = ("train", "val", "test")
-_HEIGHT_OF_VARIANT = (1.0, 0.7, 1.4)  # variant 0 = the synset itself, 1 and 2 = siblings
+_MODELNET_SPLITS = MODELNET40_SPLITS
+_SHREC_SPLITS = SHREC17_SPLITS
 _MALFORMED_FRACTION = 0.2
 _DEFECT_FRACTION = 1 / 30  # per defect kind, at least one of each
 
