@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
@@ -17,7 +16,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from deepsphere.io.atomic import staging_directory
+from deepsphere.io.atomic import install_staged, refuse_existing, staging_directory
 
 __all__ = ["ArchiveError", "unpack_archives"]
 
@@ -87,11 +86,7 @@ def unpack_archives(
     all_tops = [t for _, _, tops in plan for t in tops]
     if len(set(all_tops)) != len(all_tops):
         raise ArchiveError(f"Archives {[str(z) for z in zips]} share top-level entries {all_tops}.")
-    clashes = [dest / t for t in all_tops if (dest / t).exists()]
-    if clashes and not overwrite:
-        raise FileExistsError(
-            f"{[str(c) for c in clashes]} already exist: delete them or pass overwrite=True."
-        )
+    refuse_existing(dest, all_tops, overwrite=overwrite)
     with staging_directory(dest) as tmp:
         for zp, members, _ in tqdm(plan, desc="unpack", unit="zip", disable=len(plan) < 2):
             with _open_zip(zp) as zf:
@@ -99,13 +94,4 @@ def unpack_archives(
                     zf.extractall(tmp, members=members)
                 except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as err:
                     raise ArchiveError(_corrupt(zp, err)) from err
-        out = []
-        for t in all_tops:
-            target = dest / t
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
-            os.replace(tmp / t, target)
-            out.append(target)
-        return out
+        return list(install_staged(tmp, dest, all_tops).values())

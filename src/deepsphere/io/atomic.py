@@ -84,3 +84,31 @@ def staging_directory(dest: str | os.PathLike) -> Iterator[Path]:
         yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def refuse_existing(dest: str | os.PathLike, names, *, overwrite: bool) -> list[Path]:
+    """The entries ``dest / name`` that exist; unless ``overwrite``, raise if there are any."""
+    clashes = [Path(dest) / n for n in names if (Path(dest) / n).exists()]
+    if clashes and not overwrite:
+        raise FileExistsError(
+            f"{[str(c) for c in clashes]} already exist: delete them or pass overwrite=True.")
+    return clashes
+
+
+def install_staged(staging: Path, dest: str | os.PathLike, names, *, remove=()) -> dict[str, Path]:
+    """Move ``staging / name`` onto ``dest / name`` for each name (:func:`os.replace`), after
+    deleting what is there (a folder, a file or a symbolic link) and the entries ``remove``;
+    returns ``{name: dest / name}``. With :func:`staging_directory`: a multi-file writer's outputs
+    appear only once all of them are complete."""
+    dest = Path(dest)
+    for name in [*remove, *names]:
+        target = dest / name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        elif target.exists() or target.is_symlink():
+            target.unlink()
+    out = {}
+    for name in names:
+        os.replace(Path(staging) / name, dest / name)
+        out[name] = dest / name
+    return out

@@ -40,7 +40,6 @@ RING ``.npy`` maps whose names contain ``0p26`` or ``0p31``, optionally ``traini
 from __future__ import annotations
 
 import os
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -51,7 +50,12 @@ from tqdm import tqdm
 
 from deepsphere.experiments.cosmo.sources import LABELS
 from deepsphere.geometry.sampling import check_nside
-from deepsphere.io.atomic import atomic_write_json, staging_directory
+from deepsphere.io.atomic import (
+    atomic_write_json,
+    install_staged,
+    refuse_existing,
+    staging_directory,
+)
 from deepsphere.io.validation import (
     file_entry,
     verify_recorded_files,
@@ -201,9 +205,7 @@ def write_standin_dataset(
         raise ValueError("n_train_per_class and n_test_per_class must be >= 1.")
     dest = Path(dest)
     names = list(_SPLITS) + ["standin.json"] + ([f"{s}.zip" for s in _SPLITS] if make_zips else [])
-    clashes = [str(dest / n) for n in names if (dest / n).exists()]
-    if clashes and not overwrite:
-        raise FileExistsError(f"{clashes} already exist: delete them or pass overwrite=True.")
+    refuse_existing(dest, names, overwrite=overwrite)
 
     lmax = 8 * nside - 1  # lmax_g, see the module docstring
     cl_kappa = target_spectrum(lmax, nside=nside, sigma_kappa=sigma_kappa,
@@ -235,14 +237,7 @@ def write_standin_dataset(
                       n_train_per_class=n_train_per_class, n_test_per_class=n_test_per_class,
                       archives=archives)
         atomic_write_json(tmp / "standin.json", params)
-        out = {}
-        for n in names:
-            target = dest / n
-            if target.is_dir():
-                shutil.rmtree(target)
-            os.replace(tmp / n, target)
-            out[n] = target
-        return out
+        return install_staged(tmp, dest, names)
 
 
 def verify_standin_archives(directory: str | os.PathLike) -> dict:

@@ -35,7 +35,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -49,7 +48,13 @@ from deepsphere.experiments.shapes.datasets import (
     shrec17_synsets,
 )
 from deepsphere.experiments.shapes.shape_families import FAMILIES, make_shape
-from deepsphere.io.atomic import atomic_write_json, atomic_write_text, staging_directory
+from deepsphere.io.atomic import (
+    atomic_write_json,
+    atomic_write_text,
+    install_staged,
+    refuse_existing,
+    staging_directory,
+)
 from deepsphere.io.validation import (
     file_entry,
     verify_recorded_files,
@@ -107,26 +112,9 @@ def _prepare_root(root: Path, names: list[str], overwrite: bool) -> list[str]:
             previous = list(json.loads(meta.read_text()).get("top_level", []))
         except (OSError, ValueError, AttributeError):
             previous = []
-    clashes = sorted({n for n in [*names, *previous, "standin.json"] if (root / n).exists()})
-    if clashes and not overwrite:
-        raise FileExistsError(
-            f"{[str(root / n) for n in clashes]} already exist: delete them or pass overwrite=True."
-        )
-    return clashes
-
-
-def _install(tmp: Path, root: Path, names: list[str], remove: list[str]) -> dict[str, Path]:
-    for n in remove:
-        target = root / n
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
-    out = {}
-    for n in names:
-        os.replace(tmp / n, root / n)
-        out[n] = root / n
-    return out
+    clashes = refuse_existing(root, sorted({*names, *previous, "standin.json"}),
+                              overwrite=overwrite)
+    return [c.name for c in clashes]
 
 
 def _spread(n: int, fraction: float) -> int:
@@ -205,7 +193,7 @@ def write_modelnet40_standin(
             top_level=names,
         )
         atomic_write_json(tmp / "standin.json", params)
-        return _install(tmp, root, [*names, "standin.json"], remove)
+        return install_staged(tmp, root, [*names, "standin.json"], remove=remove)
 
 
 def _sibling_ids(synsets: Sequence[str]) -> dict[str, tuple[str, str]]:
@@ -285,7 +273,7 @@ def write_shrec17_standin(
             rotation="so3", files=dict(sorted(files.items())), top_level=names,
         )
         atomic_write_json(tmp / "standin.json", params)
-        return _install(tmp, root, [*names, "standin.json"], remove)
+        return install_staged(tmp, root, [*names, "standin.json"], remove=remove)
 
 
 def verify_standin(root: str | os.PathLike) -> dict:
