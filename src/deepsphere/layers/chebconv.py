@@ -31,7 +31,8 @@ def _laplacian_from_definition(key):
 
 
 #: matrix= is compared entry by entry with the definition's own graph up to this vertex count
-#: (building such a graph takes < 0.1 s); above it only the vertex count is checked.
+#: (a small graph, built in a fraction of the layer's set-up); above it only the vertex count
+#: is checked, so that a large cached graph is never rebuilt.
 VERIFY_MAX_VERTICES = 20_000
 
 

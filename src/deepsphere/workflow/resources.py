@@ -32,8 +32,9 @@ def graph_vertices(definition: Mapping[str, Any]) -> int:
 def graph_mem_mb(definition: Mapping[str, Any], attempt: int = 1) -> int:
     """Peak memory of building one graph with its Laplacian, grown by ``attempt``.
 
-    Measured on the HEALPix builds (benchmarks/graph_build.py): about 14 GB for the
-    50 M-vertex, 8-neighbour graph at nside 2048, i.e. ~35 bytes per vertex and neighbour.
+    ``benchmarks/graph_build.py`` measures 10.2 GB peak for the 50 M-vertex kNN (k = 8) graph at
+    nside 2048 (``benchmarks/results/graph_build.md``), ~25 bytes per vertex and neighbour; the
+    estimate allows 35 (headroom for other builds and allocators).
     """
     n = graph_vertices(definition)
     k = int(definition.get("k", 8))
@@ -47,10 +48,12 @@ def arrays_mem_mb(n_values: int, *, bytes_per_value: int = 4, copies: float = 1.
 
 
 def filtering_speed_mem_mb(nside: int) -> int:
-    """The filtering-speed job at one nside: maps, alms and the Laplacians (~240 B/pixel)."""
+    """The filtering-speed job at one nside: maps, alms and the Laplacians (an allowance of
+    240 B/pixel, not measured: generous, the job is short)."""
     return 1000 + int(12 * int(nside) ** 2 * 240 / 2**20)
 
 
 def v1_heuristic_mem_mb(max_nside: int) -> int:
-    """The V1 heuristic width table up to ``max_nside`` (~150 B/pixel of the largest)."""
+    """The V1 heuristic width table up to ``max_nside`` (an allowance of 150 B/pixel of the
+    largest, not measured)."""
     return 1000 + 12 * int(max_nside) ** 2 * 150 // 2**20

@@ -32,8 +32,8 @@ def psd_settings(cosmo: dict, nside: int, order: int) -> dict:
 
     ``lmax``: ``map`` (default; ``3 nside - 1``, the original's) or ``patch`` (``3 nside / order
     - 1``: a patch of side ``nside / order`` pixels resolves no finer ``l`` once the noise
-    dominates the smoothed small scales; ~4x cheaper at order 2). ``iter``: healpy's map2alm
-    iterations (default 3, the original's; 0 is ~6x cheaper).
+    dominates the smoothed small scales; cheaper at order 2). ``iter``: healpy's map2alm
+    iterations (default 3, the original's; 0 is one pass, cheaper).
     """
     p = cosmo["baselines"].get("psd") or {}
     mode = p.get("lmax", "map")

@@ -160,7 +160,8 @@ def _intersector(mesh):
         return trimesh.ray.ray_pyembree.RayMeshIntersector(mesh, scale_to_box=False)
     if not _WARNED:
         log.warning("embreex is not installed: rays are cast by trimesh's own engine, about "
-                    "50x slower (pip install embreex)")
+                    "hundreds of times slower and memory-hungry (benchmarks/results/projection.md; "
+                    "pip install embreex)")
         _WARNED.append(True)
     return trimesh.ray.ray_triangle.RayMeshIntersector(mesh)
 
