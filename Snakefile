@@ -5,7 +5,8 @@ The offline demo: `snakemake all --cores 2 --configfile config/demo.yaml` (targe
 `--configfile` takes several files and would swallow a target after it).
 
 An experiment is run when its section is in the config: rules/<name>.smk is included only
-then (deepsphere.workflow.config.EXPERIMENTS lists them), and registers its final targets.
+then (an experiment = a config/schema/<name>.yaml and a rules/<name>.smk), and registers its
+final targets.
 """
 
 from pathlib import Path

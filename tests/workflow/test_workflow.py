@@ -305,3 +305,9 @@ def test_the_config_checker_names_the_line_of_a_configfile(tmp_path, capsys):
     good = tmp_path / "ok.yaml"
     good.write_text(yaml.safe_dump({"seed": 1, "notebooks": _demo()["notebooks"]}))
     assert main([str(good), str(SCHEMA)]) == 0
+
+
+def test_an_unknown_section_is_named_with_the_known_experiments():
+    with pytest.raises(ConfigError, match=r"section\(s\) \['cosmos'\] that no experiment defines "
+                                          r"\(known: cosmo, notebooks, sphere"):
+        validate_config({"seed": 1, "cosmos": {}}, SCHEMA)

@@ -19,7 +19,8 @@ import yaml
 
 __all__ = [
     "ConfigError",
-    "EXPERIMENTS",
+    "COMMON_KEYS",
+    "experiment_names",
     "config_errors",
     "experiments_in",
     "load_config_file",
@@ -29,10 +30,11 @@ __all__ = [
     "validate_config",
 ]
 
-#: Every experiment the workflow knows, in the order their rules are included. Each has a
-#: schema ``config/schema/<name>.yaml``, a rules file ``rules/<name>.smk`` and (for the
-#: experiments with code) a package ``deepsphere.experiments.<name>``.
-EXPERIMENTS = ("sphere", "notebooks", "cosmo")
+#: The top-level keys every config may hold (``config/schema/common.yaml``). Every other
+#: top-level key is an experiment's section: it has a schema ``config/schema/<name>.yaml``, a
+#: rules file ``rules/<name>.smk`` and (for the experiments with code) a package
+#: ``deepsphere.experiments.<name>``; nothing here names an experiment.
+COMMON_KEYS = ("seed", "targets", "results", "interim", "raw")
 
 _DEFAULT_ROOTS = {"results": "results", "interim": "data/interim", "raw": "data/raw"}
 
@@ -70,12 +72,20 @@ def load_config_file(path: str | Path) -> dict:
     return config
 
 
-def load_schema(schema_dir: str | Path, names=EXPERIMENTS) -> dict:
+def experiment_names(schema_dir: str | Path) -> list[str]:
+    """The experiments the workflow knows: one ``<name>.yaml`` beside ``common.yaml`` each."""
+    return sorted(p.stem for p in Path(schema_dir).glob("*.yaml") if p.stem != "common")
+
+
+def load_schema(schema_dir: str | Path) -> dict:
     """The whole schema: ``common.yaml`` with each experiment's section under ``properties``."""
     schema_dir = Path(schema_dir)
-    schema = load_config_file(schema_dir / "common.yaml")
-    schema = copy.deepcopy(schema)
-    for name in names:
+    schema = copy.deepcopy(load_config_file(schema_dir / "common.yaml"))
+    unlisted = sorted(set(schema["properties"]) ^ set(COMMON_KEYS))
+    if unlisted:
+        raise ConfigError(f"{schema_dir / 'common.yaml'}: top-level keys {unlisted} differ from "
+                          f"deepsphere.workflow.config.COMMON_KEYS; keep the two in step")
+    for name in experiment_names(schema_dir):
         schema["properties"][name] = load_config_file(schema_dir / f"{name}.yaml")
     return schema
 
@@ -96,8 +106,9 @@ def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
 
 
 def experiments_in(config: Mapping[str, Any]) -> list[str]:
-    """The experiments with a section in ``config``, in :data:`EXPERIMENTS` order."""
-    return [name for name in EXPERIMENTS if name in config]
+    """The experiments with a section in ``config`` (every top-level key but the common ones),
+    in the config's order. The schema refuses a section without a schema file."""
+    return [name for name in config if name not in COMMON_KEYS]
 
 
 def targeted_experiments(config: Mapping[str, Any]) -> list[str]:
@@ -142,6 +153,13 @@ def validate_config(config: Mapping[str, Any], schema_dir: str | Path) -> None:
     (``deepsphere.experiments.<name>.rules.config_checks(config) -> list[str]``, messages that
     name the keys involved, e.g. an nside against a patch order), all before any job runs.
     """
+    known = experiment_names(schema_dir)
+    unknown = [k for k in experiments_in(config) if k not in known]
+    if unknown:
+        raise ConfigError(
+            f"The workflow configuration has section(s) {unknown} that no experiment defines "
+            f"(known: {', '.join(known)}; an experiment is a config/schema/<name>.yaml with a "
+            "rules/<name>.smk): fix the name or remove the section.")
     errors = config_errors(config, load_schema(schema_dir)) + _target_errors(config)
     if not errors:
         for name in experiments_in(config):
