@@ -1,7 +1,7 @@
 """The 2-D CNN / FCN baseline of the cosmology experiment (Perraudin et al. 2019, ``cnn2d``).
 
 The input is a NEST HEALPix patch reshaped to its quad-tree image
-(:func:`deepsphere.experiments.cosmo.baselines.nest_patch_to_image`), ``(batch, n, n, channels)``.
+(:func:`deepsphere.geometry.patch_images.nest_patch_to_image`), ``(batch, n, n, channels)``.
 
 Config (JSON-able dict)::
 

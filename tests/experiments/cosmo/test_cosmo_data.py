@@ -17,13 +17,10 @@ from deepsphere.experiments.cosmo.baselines import (
     Standardiser,
     histogram_edges,
     histogram_features,
-    image_to_nest_patch,
-    nest_patch_to_image,
     psd_features,
-    quadtree_index,
     select_linear_svm,
 )
-from deepsphere.experiments.cosmo.noise import add_fixed_noise, stratified_split
+from deepsphere.experiments.cosmo.noise import add_fixed_noise
 from deepsphere.experiments.cosmo.standin import (
     gaussian_spectrum_for_lognormal,
     lognormal_map,
@@ -31,6 +28,7 @@ from deepsphere.experiments.cosmo.standin import (
     write_standin_dataset,
 )
 from deepsphere.io.archives import unpack_archives
+from deepsphere.training.splits import stratified_split
 
 
 # --------------------------------------------------------------------------- source and labels
@@ -298,31 +296,6 @@ def test_svm_picks_the_best_validation_c():
     sel = select_linear_svm(f[::2], y[::2], f[1::2], y[1::2], Cs=[1e-6, 10.0], seed=0)
     assert sel.val_accuracy[10.0] == 1.0 and sel.val_accuracy[1e-6] <= 0.6  # C=1e-6 underfits
     assert sel.C == 10.0  # argmax, not the original's argmin of "error" (= accuracy)
-
-
-def test_quadtree_images_hand_worked():
-    np.testing.assert_array_equal(nest_patch_to_image(np.array(["a", "b", "c", "d"])),
-                                  [["a", "b"], ["c", "d"]])
-    expected = np.array([[0, 1, 4, 5],
-                         [2, 3, 6, 7],
-                         [8, 9, 12, 13],
-                         [10, 11, 14, 15]])
-    np.testing.assert_array_equal(nest_patch_to_image(np.arange(16)), expected)
-    batch = np.arange(32).reshape(2, 16)
-    np.testing.assert_array_equal(image_to_nest_patch(nest_patch_to_image(batch)), batch)
-
-
-def test_quadtree_images_follow_healpix_geometry():
-    nside, face = 8, 6
-    idx = quadtree_index(nside)
-    col, row = np.meshgrid(np.arange(nside), np.arange(nside))
-    pix = hp.xyf2pix(nside, col, row, face, nest=True)  # x = column, y = row
-    np.testing.assert_array_equal(face * nside**2 + idx, pix)
-    # image neighbours are sphere neighbours
-    img = nest_patch_to_image(np.arange(face * nside**2, (face + 1) * nside**2))
-    for a, b in [(img[:, :-1], img[:, 1:]), (img[:-1], img[1:])]:
-        for p, q in zip(a.ravel(), b.ravel(), strict=True):
-            assert q in hp.get_all_neighbours(nside, p, nest=True)
 
 
 # --------------------------------------------------------------------------- stand-in data

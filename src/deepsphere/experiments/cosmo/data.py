@@ -16,11 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deepsphere.experiments.cosmo import baselines as bl
-from deepsphere.experiments.cosmo.noise import add_fixed_noise, stratified_split
+from deepsphere.experiments.cosmo.noise import add_fixed_noise
 from deepsphere.experiments.cosmo.plan import PLANAR_METHODS, CosmoRun
 from deepsphere.experiments.cosmo.preprocess import load_normalisation, load_patch_cache, normalise
+from deepsphere.geometry.patch_images import nest_patch_to_image
 from deepsphere.training.seeds import derive_seed
+from deepsphere.training.splits import stratified_split
 
 __all__ = ["CosmoData", "load_cosmo_data", "load_run", "network_data"]
 
@@ -81,7 +82,7 @@ def network_data(spec, inputs):
     run, data = load_run(spec.data, inputs)
     if run.method in PLANAR_METHODS:
         def shape(x):
-            return bl.nest_patch_to_image(x)[..., None]
+            return nest_patch_to_image(x)[..., None]
     else:
         def shape(x):
             return x[..., None]

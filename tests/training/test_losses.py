@@ -1,4 +1,4 @@
-"""deepsphere.experiments.shapes.triplet: semi-hard triplet loss against a dense NumPy loop.
+"""deepsphere.training.losses: semi-hard triplet loss against a dense NumPy loop.
 
 Definition (TF contrib's ``triplet_semihard_loss``, which the SHREC'17 original used): squared
 Euclidean distances; for each anchor-positive pair the closest negative farther than the
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deepsphere.experiments.shapes.triplet import (
+from deepsphere.training.losses import (
     descriptor_triplet_loss,
     pairwise_squared_distances,
     semi_hard_triplet_loss,
@@ -150,7 +150,7 @@ _JAX_SCRIPT = """
 import json, sys
 import numpy as np
 import jax, keras
-from deepsphere.experiments.shapes.triplet import semi_hard_triplet_loss
+from deepsphere.training.losses import semi_hard_triplet_loss
 assert keras.backend.backend() == "jax"
 out = []
 for seed in range(3):
