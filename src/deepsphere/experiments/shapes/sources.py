@@ -21,14 +21,12 @@ sha256 of each file, downloaded or placed by hand) is written to ``raw_dir /``
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from deepsphere.io.atomic import atomic_write_json
-from deepsphere.io.download import ChecksumMismatch, Source, fetch_all, verify_files, with_mirrors
-from deepsphere.io.validation import file_entry
+from deepsphere.io.download import Source, with_mirrors
+from deepsphere.io.download_record import RECORD_NAME, fetch_recorded, verify_recorded
 
 __all__ = [
     "MODELNET40_URL",
@@ -61,8 +59,6 @@ SHREC17_FILES = ("train_perturbed.zip", "val_perturbed.zip", "test_perturbed.zip
                  "train.csv", "val.csv", "test.csv")
 SHREC17_MANUAL_DIR = Path("data/manual/shrec17")
 
-#: The record of what was obtained (size and sha256 per file), written into ``raw_dir``.
-RECORD_NAME = "download_record.json"
 
 _MODELNET40_HOW = (
     "ModelNet40.zip (Wu et al. 2015; no checksum is published for it) is offered on the "
@@ -93,65 +89,6 @@ def shrec17_sources(mirrors: Mirrors = None) -> list[Source]:
     return with_mirrors(sources, mirrors)
 
 
-# --------------------------------------------------------------------------- the record
-def _read_record(raw_dir: Path) -> dict:
-    path = raw_dir / RECORD_NAME
-    if not path.exists():
-        return {}
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-        if not all(isinstance(v["size"], int) and isinstance(v["sha256"], str)
-                   for v in record.values()):
-            raise ValueError("an entry lacks its size or sha256")
-    except (ValueError, TypeError, KeyError, AttributeError) as err:
-        raise ChecksumMismatch(
-            f"{path.resolve()} is not a readable download record ({err}). "
-            "Fix: delete it and rerun the download; it is written again."
-        ) from None
-    return record
-
-
-def _recorded(sources: Sequence[Source], record: dict) -> list[Source]:
-    """The sources, with the size and sha256 of the record where it has them."""
-    return [Source(s.name, s.urls, f"sha256:{record[s.name]['sha256']}",
-                   size=record[s.name]["size"], instructions=s.instructions, page=s.page)
-            if s.name in record else s for s in sources]
-
-
-def _fetch(sources, raw_dir, manual_dir, **fetch_kwargs) -> dict[str, Path]:
-    raw_dir, manual_dir = Path(raw_dir), Path(manual_dir)
-    record = _read_record(raw_dir)
-    try:
-        paths = fetch_all(_recorded(sources, record), raw_dir, manual_dir=manual_dir,
-                          **fetch_kwargs)
-    except ChecksumMismatch as err:
-        if not record:
-            raise
-        raise ChecksumMismatch(
-            f"{err}\n\nSizes and sha256 are those recorded at the first fetch in "
-            f"{(raw_dir / RECORD_NAME).resolve()}; if the new file is the one to keep, delete "
-            "that record too."
-        ) from None
-    new = {s.name: file_entry(p)
-           for s, p in zip(sources, paths, strict=True) if s.name not in record}
-    if new:
-        atomic_write_json(raw_dir / RECORD_NAME, {**record, **new})
-    return {s.name: p for s, p in zip(sources, paths, strict=True)}
-
-
-def _verify(sources: Sequence[Source], raw_dir) -> list[Path]:
-    raw_dir = Path(raw_dir)
-    record = _read_record(raw_dir)
-    unrecorded = [s.name for s in sources if s.name not in record]
-    if unrecorded:
-        raise FileNotFoundError(
-            f"{(raw_dir / RECORD_NAME).resolve()} records no size or sha256 of {unrecorded}: "
-            "run the download step first."
-        )
-    return verify_files(_recorded(sources, record), raw_dir)
-
-
-# --------------------------------------------------------------------------- entry points
 def fetch_modelnet40(
     raw_dir: str | os.PathLike,
     *,
@@ -180,7 +117,7 @@ def fetch_modelnet40(
         ChecksumMismatch: a file differs from its size / sha256 recorded at the first fetch.
     """
     sources = modelnet40_sources(mirrors) if sources is None else with_mirrors(sources, mirrors)
-    return _fetch(sources, raw_dir, manual_dir, retries=retries, progress=progress, **fetch_kwargs)
+    return fetch_recorded(sources, raw_dir, manual_dir, retries=retries, progress=progress, **fetch_kwargs)
 
 
 def fetch_shrec17(
@@ -199,16 +136,16 @@ def fetch_shrec17(
     missing, each with its path under ``manual_dir``, its original URL and how each URL failed.
     """
     sources = shrec17_sources(mirrors) if sources is None else with_mirrors(sources, mirrors)
-    return _fetch(sources, raw_dir, manual_dir, retries=retries, progress=progress, **fetch_kwargs)
+    return fetch_recorded(sources, raw_dir, manual_dir, retries=retries, progress=progress, **fetch_kwargs)
 
 
 def verify_modelnet40(raw_dir: str | os.PathLike,
                       sources: Sequence[Source] | None = None) -> list[Path]:
     """Check ``raw_dir``'s ModelNet40 file against its recorded size and sha256 (no network)."""
-    return _verify(modelnet40_sources() if sources is None else sources, raw_dir)
+    return verify_recorded(modelnet40_sources() if sources is None else sources, raw_dir)
 
 
 def verify_shrec17(raw_dir: str | os.PathLike,
                    sources: Sequence[Source] | None = None) -> list[Path]:
     """Check ``raw_dir``'s SHREC'17 files against their recorded sizes and sha256 (no network)."""
-    return _verify(shrec17_sources() if sources is None else sources, raw_dir)
+    return verify_recorded(shrec17_sources() if sources is None else sources, raw_dir)
