@@ -1,6 +1,6 @@
-"""The 2-D CNN / FCN baseline of the cosmology experiment (Perraudin et al. 2019, ``cnn2d``).
+"""Planar 2-D CNN / FCN baselines on square images (Perraudin et al. 2019's ``cnn2d``, ``fcn2d``).
 
-The input is a NEST HEALPix patch reshaped to its quad-tree image
+For a HEALPix experiment the input is a NEST patch reshaped to its quad-tree image
 (:func:`deepsphere.geometry.patch_images.nest_patch_to_image`), ``(batch, n, n, channels)``.
 
 Config (JSON-able dict)::
