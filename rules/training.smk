@@ -12,6 +12,7 @@ rule train_network:
     output:
         metrics=f"{RESULTS}/{{experiment}}/metrics/{{run}}.json",
         model=f"{RESULTS}/{{experiment}}/models/{{run}}/model.keras",
+        predictions=f"{RESULTS}/{{experiment}}/models/{{run}}/predictions.npz",
     log:
         "logs/{experiment}/runs/{run}.log",
     benchmark:

@@ -8,4 +8,5 @@ with log_to_file(snakemake.log[0]):
     graph_paths = inputs.pop("graphs", [])
     run_network(snakemake.params.spec, inputs, metrics_path=snakemake.output.metrics,
                 model_path=snakemake.output.model, graph_paths=graph_paths,
+                predictions_path=snakemake.output.predictions,
                 threads=snakemake.threads)  # fmt: skip

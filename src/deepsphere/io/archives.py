@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from deepsphere.io.atomic import install_staged, refuse_existing, staging_directory
 
-__all__ = ["ArchiveError", "unpack_archives"]
+__all__ = ["ArchiveError", "unpack_archives", "zip_tree"]
 
 
 class ArchiveError(ValueError):
@@ -95,3 +95,20 @@ def unpack_archives(
                 except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as err:
                     raise ArchiveError(_corrupt(zp, err)) from err
         return list(install_staged(tmp, dest, all_tops).values())
+
+
+def zip_tree(directory: str | os.PathLike, zip_path: str | os.PathLike) -> Path:
+    """Zip ``directory`` as ``<name>/<relative path>`` members, deterministically: files in
+    sorted path order, fixed timestamps and permissions, so the same tree gives the same bytes
+    (stand-in archives whose checksums are recorded). Returns ``zip_path``."""
+    directory, zip_path = Path(directory), Path(zip_path)
+    files = sorted((p for p in directory.rglob("*") if p.is_file()),
+                   key=lambda p: p.relative_to(directory).parts)
+    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for f in files:
+            name = "/".join((directory.name, *f.relative_to(directory).parts))
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, f.read_bytes())
+    return zip_path

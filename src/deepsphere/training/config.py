@@ -11,6 +11,8 @@ Keys (defaults in ``DEFAULTS``)::
         -> lr(step) = lr0 * r ** (step / s), per optimiser step, not staircase (as the original's
            tf.train.exponential_decay); r = 1 is constant
     loss: sparse_categorical_crossentropy (logits) | mse | mae
+    triplet_loss: null | {weight: w > 0, margin: m > 0, layer: name}: adds w x the semi-hard
+        triplet loss of the L2-normalised output of layer ``name`` (deepsphere.training.objectives)
     metrics: Keras metric names logged per epoch (default by loss)
     class_weight: null | {label: weight} | [w0, w1, ...]  (per-sample or per-vertex labels)
     noise_std: fresh Gaussian noise on every training batch (array data only), 0 = none
@@ -47,6 +49,7 @@ DEFAULTS = {
     "optimizer": {"name": "adam"},
     "learning_rate": 1e-3,
     "loss": "sparse_categorical_crossentropy",
+    "triplet_loss": None,
     "metrics": None,
     "class_weight": None,
     "noise_std": 0.0,
@@ -103,6 +106,24 @@ def _check_learning_rate(lr) -> None:
         _number(lr, "learning_rate")
 
 
+def _check_triplet(cfg: dict) -> None:
+    triplet = cfg["triplet_loss"]
+    if triplet is None:
+        return
+    expected = {"weight", "margin", "layer"}
+    if not isinstance(triplet, dict) or set(triplet) != expected:
+        _fail("triplet_loss", f"got {triplet!r}",
+              "give null or {weight: w > 0, margin: m > 0, layer: <descriptor layer name>}")
+    _number(triplet["weight"], "triplet_loss.weight")
+    _number(triplet["margin"], "triplet_loss.margin")
+    if not isinstance(triplet["layer"], str) or not triplet["layer"]:
+        _fail("triplet_loss.layer", f"got {triplet['layer']!r}", "give a layer name")
+    if cfg["loss"] != "sparse_categorical_crossentropy":
+        _fail("triplet_loss", "needs class labels", "use it with the cross-entropy loss")
+    if cfg["class_weight"] is not None:
+        _fail("triplet_loss", "is not combined with class_weight", "remove one of them")
+
+
 def validate_training_config(training: dict | None, *, has_validation: bool) -> dict:
     """Return the ``training`` section with defaults filled in, or raise ``ValueError``."""
     training = {} if training is None else training
@@ -130,6 +151,7 @@ def validate_training_config(training: dict | None, *, has_validation: bool) -> 
     _check_learning_rate(cfg["learning_rate"])
     if cfg["loss"] not in _LOSSES:
         _fail("loss", f"got {cfg['loss']!r}", f"use one of {list(_LOSSES)}")
+    _check_triplet(cfg)
     if cfg["metrics"] is None:
         classification = cfg["loss"] == "sparse_categorical_crossentropy"
         cfg["metrics"] = ["sparse_categorical_accuracy"] if classification else ["mae"]

@@ -12,7 +12,7 @@ from deepsphere.training.checkpoint import atomic_write_json
 from deepsphere.training.data import ArrayBatches
 from deepsphere.training.runtime import provenance
 
-__all__ = ["evaluate"]
+__all__ = ["evaluate", "group_mean_scores", "predict_scores"]
 
 
 def _collect(data):
@@ -21,6 +21,40 @@ def _collect(data):
     if isinstance(data, ArrayBatches) and data.y is not None and not data.shuffle:
         return data, np.asarray(data.y)
     raise ValueError("evaluate: data must be (x, y) arrays or ArrayBatches(shuffle=False) with y")
+
+
+def group_mean_scores(scores: np.ndarray, y: np.ndarray, groups) -> tuple[np.ndarray, np.ndarray,
+                                                                        np.ndarray]:
+    """Test-time augmentation: the mean of the per-row scores of each group (the augmented
+    copies of one object). ``scores`` ``(n, C)``, ``y`` ``(n,)``, ``groups`` ``(n,)`` ints;
+    returns ``(group ids (g,), mean scores (g, C), labels (g,))``, groups in increasing order.
+    Raises ValueError if the rows of a group disagree on the label."""
+    groups = np.asarray(groups)
+    if groups.shape != (len(scores),):
+        raise ValueError(f"groups must have one entry per test row ({len(scores)}), got shape "
+                         f"{groups.shape}")
+    ids, inverse = np.unique(groups, return_inverse=True)
+    sums = np.zeros((len(ids), scores.shape[-1]), np.float64)
+    np.add.at(sums, inverse, scores)
+    counts = np.bincount(inverse, minlength=len(ids))
+    labels = np.zeros(len(ids), dtype=np.asarray(y).dtype)
+    labels[inverse] = y
+    if np.any(labels[inverse] != y):
+        bad = ids[np.unique(inverse[labels[inverse] != y])[0]]
+        raise ValueError(f"the test rows of group {bad} have different labels: the copies of "
+                         "one object must share its label")
+    return ids, (sums / counts[:, None]).astype(np.float32), labels
+
+
+def predict_scores(model, x, *, batch_size: int = 32) -> np.ndarray:
+    """The model's class probabilities (softmax of its logits) ``(n, ..., C)`` float32."""
+    if isinstance(x, keras.utils.PyDataset):
+        out = model.predict(x, verbose=0)
+    else:
+        out = model.predict(x, batch_size=batch_size, verbose=0)
+    out = np.asarray(out, dtype=np.float32)
+    scores = np.exp(out - out.max(axis=-1, keepdims=True))
+    return scores / scores.sum(axis=-1, keepdims=True)
 
 
 def evaluate(
@@ -32,6 +66,9 @@ def evaluate(
     config: dict | None = None,
     batch_size: int = 32,
     map_classes=None,
+    groups=None,
+    predictions_path=None,
+    ids=None,
 ) -> dict:
     """Predict, score with ``deepsphere.metrics`` and write the JSON report to ``out_path``.
 
@@ -42,7 +79,15 @@ def evaluate(
             output size (regression); or ``ArrayBatches(shuffle=False)`` (e.g. fixed test noise).
         task: ``classification`` | ``segmentation`` (adds AP per class and mAP over
             ``map_classes``) | ``regression``.
-        out_path: the JSON file, conventionally next to the model (``<model>.metrics.json``).
+        out_path: the JSON file, conventionally next to the model (``<model>.metrics.json``),
+            or None (no file).
+        groups: classification only: ``(n,)`` group of each test row (the augmented copies of
+            one object); the softmax is averaged over a group's rows and each group scored
+            once (test-time augmentation; :func:`group_mean_scores`).
+        predictions_path: also write to this ``.npz`` the ``scores`` (classification and
+            segmentation: the (group-mean) probabilities ``(g, ..., C)``; regression: the
+            outputs), the ``labels`` and the ``ids`` (``ids``: one per group or row, else the
+            row or group numbers).
     Returns the metrics dict (also under ``"metrics"`` in the file, with the config, the
     package versions and the git commit).
     """
@@ -50,24 +95,35 @@ def evaluate(
         raise ValueError(f"task: got {task!r}; use classification, segmentation or regression")
     if not isinstance(model, keras.Model):
         model = keras.saving.load_model(model)
+    if task != "classification" and groups is not None:
+        raise ValueError("evaluate: groups (test-time averaging) are for classification")
     x, y = _collect(data)
-    if isinstance(x, keras.utils.PyDataset):
-        out = model.predict(x, verbose=0)
-    else:
-        out = model.predict(x, batch_size=batch_size, verbose=0)
-    out = np.asarray(out, dtype=np.float32)  # per-vertex scores can be large (climate)
     if task == "regression":
+        if isinstance(x, keras.utils.PyDataset):
+            out = model.predict(x, verbose=0)
+        else:
+            out = model.predict(x, batch_size=batch_size, verbose=0)
+        out = np.asarray(out, dtype=np.float32)
         if out.size != y.size:
             raise ValueError(
                 f"regression: model output {out.shape} does not match targets {y.shape}"
             )
         report = _metrics.regression_report(y, out.reshape(y.shape))
+        if predictions_path is not None:
+            _write_predictions(predictions_path, out.reshape(y.shape), y,
+                               np.arange(len(y)) if ids is None else ids)
     else:
-        scores = np.exp(out - out.max(axis=-1, keepdims=True))
-        scores /= scores.sum(axis=-1, keepdims=True)
+        scores = predict_scores(model, x, batch_size=batch_size)  # float32: climate is large
+        group_ids = np.arange(len(y))
+        if groups is not None:
+            group_ids, scores, y = group_mean_scores(scores, y, groups)
         report = _metrics.classification_report(
             y, scores, map_classes=map_classes, with_ap=task == "segmentation"
         )
+        if predictions_path is not None:
+            _write_predictions(predictions_path, scores, y, group_ids if ids is None else ids)
+    if out_path is None:
+        return report
     atomic_write_json(
         Path(out_path),
         {
@@ -78,3 +134,13 @@ def evaluate(
         },
     )
     return report
+
+
+def _write_predictions(path, scores, labels, ids) -> None:
+    from deepsphere.io.atomic import atomic_path
+
+    ids = np.asarray([str(i) for i in ids])
+    if len(ids) != len(scores):
+        raise ValueError(f"evaluate: {len(ids)} ids for {len(scores)} scored objects")
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez(tmp, scores=scores, labels=labels, ids=ids)

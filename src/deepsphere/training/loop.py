@@ -50,6 +50,7 @@ from deepsphere.training.config import (
 from deepsphere.training.data import ArrayBatches, class_weight_array
 from deepsphere.training.evaluation import evaluate
 from deepsphere.training.lock import run_lock
+from deepsphere.training.objectives import compile_for_training, repeat_targets
 from deepsphere.training.runtime import (
     configure_runtime,
     distribution_scope,
@@ -61,15 +62,6 @@ from deepsphere.training.seeds import derive_seed
 log = logging.getLogger(__name__)
 
 __all__ = ["FitResult", "evaluate", "fit", "load_checkpoint"]
-
-_LOSSES = {
-    "sparse_categorical_crossentropy": lambda: keras.losses.SparseCategoricalCrossentropy(
-        from_logits=True
-    ),
-    "mse": lambda: keras.losses.MeanSquaredError(),
-    "mae": lambda: keras.losses.MeanAbsoluteError(),
-}
-
 
 @dataclass
 class FitResult:
@@ -242,19 +234,17 @@ def fit(
 
         with distribution_scope():
             model = _build_model(config, model, laplacians)
-            model.compile(
-                optimizer=make_optimizer(tcfg),
-                loss=_LOSSES[tcfg["loss"]](),
-                metrics=list(tcfg["metrics"]),
-            )
-            model.optimizer.build(model.trainable_variables)
+            trainer = compile_for_training(model, tcfg, make_optimizer(tcfg))
+            trainer.optimizer.build(trainer.trainable_variables)
+        if trainer is not model:  # the triplet view: the labels go to both outputs
+            train_ds, val_ds = repeat_targets(train_ds), repeat_targets(val_ds)
 
         history: list[dict] = []
         best_value, best_epoch, start = None, 0, 0
         if resume_meta is not None:
             meta, model_arrays, opt_arrays = load_checkpoint(last_path)
             assign(state_variables(model), model_arrays, "model")
-            assign(model.optimizer.variables, opt_arrays, "optimizer")
+            assign(trainer.optimizer.variables, opt_arrays, "optimizer")
             history, start = meta["history"], int(meta["epoch"])
             best_value, best_epoch = meta["best_value"], int(meta["best_epoch"])
             log.info(
@@ -271,7 +261,7 @@ def fit(
                 if hasattr(ds, "set_epoch"):
                     ds.set_epoch(epoch)
             keras.utils.set_random_seed(derive_seed(seed, epoch))
-            result = model.fit(
+            result = trainer.fit(
                 _for_epoch(train_ds, epoch),
                 validation_data=_for_epoch(val_ds, epoch),
                 epochs=epoch + 1,
@@ -284,7 +274,7 @@ def fit(
             )
             row = {"epoch": epoch + 1}
             row.update({k: float(v[-1]) for k, v in result.history.items()})
-            row["learning_rate"] = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+            row["learning_rate"] = float(keras.ops.convert_to_numpy(trainer.optimizer.learning_rate))
             history.append(row)
             if tcfg["monitor"] not in row:
                 raise ValueError(
@@ -303,7 +293,7 @@ def fit(
                 "best_value": best_value,
                 "best_epoch": best_epoch,
             }
-            save_state(last_path, meta, state_variables(model), model.optimizer.variables)
+            save_state(last_path, meta, state_variables(model), trainer.optimizer.variables)
             _write_csv(out_dir / "log.csv", history)
 
         selected_epoch = len(history)

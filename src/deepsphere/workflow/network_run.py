@@ -5,8 +5,10 @@ inputs) -> NetworkData`` (arrays already in the model's input shape); everything
 shared: the model is built from ``spec.config["model"]`` (``spec.model_kind``), trained by
 ``deepsphere.training.fit`` with checkpoints beside the model, scored on the test split for
 ``spec.task``, and timed per sample on the device it ran on. The metrics file holds the
-metrics, the config, the provenance, the timing, the selected epoch, the sample counts and
-``spec.record``.
+metrics, the config, the provenance, the timing, the selected epoch, the sample counts,
+``spec.record`` and, when the data has more test sets, ``extra_tests`` (their metrics by name).
+Every run also writes its predictions file: the test probabilities (averaged over the
+augmented copies of an object when the data gives ``test_groups``) or outputs, labels and ids.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,15 +32,25 @@ __all__ = ["NetworkData", "run_network"]
 
 @dataclass(frozen=True)
 class NetworkData:
-    """Train, validation and test ``(x, y)`` arrays in the model's input shape."""
+    """Train, validation and test ``(x, y)`` arrays in the model's input shape.
+
+    ``test_groups``: ``(n_test,)`` the object of each test row (its augmented copies share
+    it): the softmax is averaged per object (classification). ``test_ids``: one id per test
+    object (per group), written with the predictions. ``extra_tests``: more test sets, ``{name:
+    (x, y, groups or None)}``, scored the same way (e.g. another rotation of the same objects).
+    """
 
     train: tuple[np.ndarray, np.ndarray]
     val: tuple[np.ndarray, np.ndarray] | None
     test: tuple[np.ndarray, np.ndarray]
+    test_groups: np.ndarray | None = None
+    test_ids: list | None = None
+    extra_tests: dict = field(default_factory=dict)
 
     def counts(self) -> dict:
         return {"train": len(self.train[1]), "val": 0 if self.val is None else len(self.val[1]),
-                "test": len(self.test[1])}
+                "test": len(self.test[1]),
+                **{f"test.{k}": len(v[1]) for k, v in self.extra_tests.items()}}
 
 
 def _model_factory(spec: RunSpec):
@@ -49,9 +62,9 @@ def _model_factory(spec: RunSpec):
 
 
 def run_network(spec: RunSpec | dict, inputs: dict, *, metrics_path, model_path,
-                graph_paths=(), threads: int | None = None) -> dict:
-    """Train and evaluate one run; writes ``model_path`` (its folder holds the checkpoints)
-    and ``metrics_path``; returns the metrics dict."""
+                predictions_path=None, graph_paths=(), threads: int | None = None) -> dict:
+    """Train and evaluate one run; writes ``model_path`` (its folder holds the checkpoints),
+    ``metrics_path`` and ``predictions_path`` (if given); returns the metrics dict."""
     from deepsphere.geometry.graphs import graph_id, load_graph
     from deepsphere.runtime.timing import time_per_sample
     from deepsphere.training.evaluation import evaluate
@@ -62,18 +75,29 @@ def run_network(spec: RunSpec | dict, inputs: dict, *, metrics_path, model_path,
     data: NetworkData = loader.network_data(spec, inputs)
     graphs = {graph_id(g.definition): g for g in map(load_graph, graph_paths)}
     out_dir = Path(model_path).parent
+    started = time.perf_counter()
     result = fit(spec.config, data.train, data.val, out_dir=out_dir, model=_model_factory(spec),
                  laplacians=graphs or None, threads=threads, verbose=2)
+    training_s = time.perf_counter() - started
     if Path(model_path).name != "model.keras":
         raise ValueError(f"{model_path}: the model file of a run must be named model.keras")
     bs = spec.config["training"]["batch_size"]
     metrics = evaluate(result.model, data.test, task=spec.task, out_path=metrics_path,
-                       config=spec.config, batch_size=bs)
+                       config=spec.config, batch_size=bs, groups=data.test_groups,
+                       predictions_path=predictions_path, ids=data.test_ids)
+    extra = {}
+    for name, (x, y, groups) in data.extra_tests.items():
+        extra[name] = evaluate(result.model, (x, y), task=spec.task, out_path=None,
+                               batch_size=bs, groups=groups)
     timing = time_per_sample(result.model.predict_on_batch, data.test[0], bs,
                              spec.timing_repeats)
     record = json.loads(Path(metrics_path).read_text())
+    trainable = int(sum(np.prod(v.shape) for v in result.model.trainable_weights))
     record.update({**spec.record, "timing": timing, "selected_epoch": result.selected_epoch,
-                   "n_samples": data.counts()})
+                   "n_samples": data.counts(), "trainable_parameters": trainable,
+                   "training_s": training_s})
+    if extra:
+        record["extra_tests"] = extra
     atomic_write_json(metrics_path, record)
     log.info("%s/%s: %s, %.3f ms/sample", spec.experiment, spec.run_id,
              {k: v for k, v in metrics.items() if isinstance(v, float)}, timing["per_sample_ms"])

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import trimesh
 
+from deepsphere.experiments.shapes import _embree as eb
 from deepsphere.experiments.shapes import projection as pj
 
 NSIDE = 16
@@ -141,3 +142,119 @@ def test_a_ray_entering_an_open_box_hits_the_bottom_from_inside_with_a_negative_
     gz = GRID[near_pole, 2]
     np.testing.assert_allclose(ch[:, 0], 1 + a / gz, atol=1e-5)
     np.testing.assert_allclose(ch[:, 1], -gz, atol=1e-5)
+
+
+def _outside_hits_face_the_ray(out):
+    """First hits from outside a closed body: the outward normal faces the ray, n . g > 0."""
+    hit = out[:, 0] < 1.0
+    return hit.any() and (out[hit, 1] > 0).all()
+
+
+def test_inconsistently_wound_faces_are_reoriented_like_the_sphere_closed_form():
+    sphere = trimesh.creation.icosphere(subdivisions=4)
+    faces = sphere.faces.copy()
+    flip = np.random.default_rng(0).random(len(faces)) < 0.2
+    faces[flip] = faces[flip][:, ::-1]
+    for f in (faces, faces[:, ::-1]):  # and with most faces inward: the closed body is inverted
+        out = pj.project_mesh(sphere.vertices, f, GRID, no_hit_distance=1.0)
+        np.testing.assert_allclose(out[:, 0], 1 - 0.99, atol=2e-3)  # radius 0.99
+        np.testing.assert_allclose(out[:, 1], 1.0, atol=2e-3)
+
+
+def test_each_closed_part_of_a_multi_part_mesh_is_oriented_outwards():
+    """multibody: an inside-out ball next to a box (disjoint, closed) gets outward normals."""
+    ball = trimesh.creation.icosphere(subdivisions=3, radius=0.3).apply_translation([0.5, 0, 0])
+    ball.invert()
+    box = trimesh.creation.box(extents=[0.4, 0.4, 0.4]).apply_translation([-0.4, 0, 0])
+    mesh = trimesh.util.concatenate([ball, box])
+    out = pj.project_mesh(mesh.vertices, mesh.faces, GRID, no_hit_distance=1.0)
+    assert _outside_hits_face_the_ray(out)
+
+
+def test_an_open_mesh_keeps_the_orientation_most_of_its_faces_had():
+    sphere = trimesh.creation.icosphere(subdivisions=4)
+    faces = sphere.faces[sphere.triangles_center[:, 2] < 0.8].copy()  # a large hole at the top
+    flip = np.random.default_rng(2).random(len(faces)) < 0.2
+    faces[flip] = faces[flip][:, ::-1]
+    out = pj.project_mesh(sphere.vertices, faces, GRID, no_hit_distance=1.0)
+    outside = out[:, 0] < 0.5  # hits on the outer side
+    assert outside.sum() > len(GRID) / 2 and (out[outside, 1] > 0.9).all()
+    inside = out[:, 0] > 1.0  # through the hole onto the inside of the far wall
+    assert inside.any() and (out[inside, 1] < 0).all()
+
+
+def test_triangular_and_quadrilateral_holes_are_closed():
+    a = 0.99 / np.sqrt(3)
+    gmax = np.abs(GRID).max(axis=1)
+    cube = _cube(1.0)
+    # a quad hole (the two triangles of side +x), a triangular hole (one of side -x)
+    keep = np.ones(len(cube.faces), bool)
+    side = np.flatnonzero(cube.face_normals[:, 0] > 0.5)
+    keep[side] = False
+    keep[np.flatnonzero(cube.face_normals[:, 0] < -0.5)[0]] = False
+    placed = pj.place_mesh(cube.vertices, cube.faces[keep], rotation=np.eye(3),
+                           translation=np.zeros(3))
+    assert len(placed.faces) == len(cube.faces) and placed.is_watertight
+    out = pj.project_mesh(cube.vertices, cube.faces[keep], GRID, no_hit_distance=1.0)
+    np.testing.assert_allclose(out[:, 0], 1 - a / gmax, atol=1e-5)  # the whole cube's form
+    np.testing.assert_allclose(out[:, 1], gmax, atol=1e-5)
+    # holes that touch at a vertex: every other face of a band of the sphere removed
+    sphere = trimesh.creation.icosphere(subdivisions=3)
+    band = np.flatnonzero(np.abs(sphere.triangles_center[:, 2]) < 0.1)
+    adjacent = set(map(tuple, sphere.face_adjacency.tolist()))
+    removed = []
+    for face in band:
+        if not any((min(face, r), max(face, r)) in adjacent for r in removed):
+            removed.append(face)
+    keep = np.setdiff1d(np.arange(len(sphere.faces)), removed)
+    placed = pj.place_mesh(sphere.vertices, sphere.faces[keep], rotation=np.eye(3),
+                           translation=np.zeros(3))
+    assert len(placed.faces) == len(sphere.faces) and placed.is_watertight
+
+
+def test_an_isolated_triangle_is_not_doubled_by_the_hole_filling():
+    """A lone triangle in z = 0 around the centre: every ray passes the centre, so a hit is at
+    distance 1 with cos = g_z, both sides (trimesh's fill_holes would stack a reversed copy)."""
+    v = np.array([[-1.0, -1.0, 0.0], [1.0, -1.0, 0.0], [0.0, 1.0, 0.0]])
+    placed = pj.place_mesh(v, np.array([[0, 1, 2]]), rotation=np.eye(3), translation=np.zeros(3))
+    assert len(placed.faces) == 1
+    ch = pj.ray_channels(placed, GRID, no_hit_distance=1.0)
+    steep = np.abs(GRID[:, 2]) > 1e-3
+    np.testing.assert_allclose(ch[steep, 0], 1.0, atol=1e-9)
+    np.testing.assert_allclose(ch[steep, 1], GRID[steep, 2], atol=1e-9)
+
+
+def test_degenerate_duplicate_and_infinite_elements_are_dropped():
+    sphere = trimesh.creation.icosphere(subdivisions=3)
+    n = len(sphere.vertices)
+    v = np.vstack([sphere.vertices, [[np.inf, 0, 0]], sphere.vertices[sphere.faces[9]]])
+    f = np.vstack([sphere.faces, [[0, 0, 1], [n, 1, 2], [n + 1, n + 2, n + 3]],
+                   sphere.faces[:5], sphere.faces[5:8, ::-1]])
+    placed = pj.place_mesh(v, f, rotation=np.eye(3), translation=np.zeros(3))
+    assert len(placed.faces) == len(sphere.faces) and len(placed.vertices) == n
+    assert placed.is_watertight and placed.volume > 0
+
+
+def test_the_embree_engine_agrees_with_trimeshs_own_engine():
+    mesh = _lopsided_mesh()
+    placed = pj.place_mesh(mesh.vertices, mesh.faces, rotation=pj._rz(0.3),
+                           translation=np.zeros(3))
+    ours = pj.ray_channels(placed, GRID, no_hit_distance=1.0)
+    tri, ray, loc = trimesh.ray.ray_triangle.RayMeshIntersector(placed).intersects_id(
+        GRID, -GRID, multiple_hits=False, return_locations=True)
+    ref = np.zeros_like(ours)
+    ref[:, 0] = 1.0
+    n = placed.face_normals[tri]
+    ref[ray, 0] = np.linalg.norm(GRID[ray] - loc, axis=1)
+    ref[ray, 1] = np.einsum("ij,ij->i", n, GRID[ray])
+    ref[ray, 2] = np.linalg.norm(np.cross(n, GRID[ray]), axis=1)
+    np.testing.assert_allclose(ours[:, 0], ref[:, 0], atol=1e-5)
+    # the normal may differ where a ray meets an edge between two faces
+    assert (np.abs(ours - ref).max(axis=1) < 1e-5).mean() > 0.99
+    if eb.ctypes_engine() is not None:  # the embreex-through-trimesh fallback gives the same
+        eb._ENGINE[0], engine = None, eb._ENGINE[0]
+        try:
+            fallback = pj.ray_channels(placed, GRID, no_hit_distance=1.0)
+        finally:
+            eb._ENGINE[0] = engine
+        np.testing.assert_allclose(fallback, ours, atol=1e-6)

@@ -40,7 +40,6 @@ RING ``.npy`` maps whose names contain ``0p26`` or ``0p31``, optionally ``traini
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 
 import healpy as hp
@@ -50,6 +49,7 @@ from tqdm import tqdm
 
 from deepsphere.experiments.cosmo.sources import LABELS
 from deepsphere.geometry.sampling import check_nside
+from deepsphere.io.archives import zip_tree
 from deepsphere.io.atomic import (
     atomic_write_json,
     install_staged,
@@ -164,16 +164,6 @@ def lognormal_map(
     return shift * np.expm1(g - var_g / 2)
 
 
-def _zip_dir(directory: Path, zip_path: Path) -> None:
-    """Zip ``directory`` as ``<name>/<file>`` members with fixed timestamps (deterministic)."""
-    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for f in sorted(directory.iterdir()):
-            info = zipfile.ZipInfo(f"{directory.name}/{f.name}", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, f.read_bytes())
-
-
 def write_standin_dataset(
     dest: str | os.PathLike,
     *,
@@ -228,7 +218,7 @@ def write_standin_dataset(
         archives = {}
         if make_zips:
             for s in _SPLITS:
-                _zip_dir(tmp / s, tmp / f"{s}.zip")
+                zip_tree(tmp / s, tmp / f"{s}.zip")
                 archives[f"{s}.zip"] = file_entry(tmp / f"{s}.zip")
         params = dict(nside=nside, nest=False, lmax_g=lmax, seed=seed, sigma_kappa=sigma_kappa,
                       shift_per_omega_m=shift_per_omega_m, shift_exponent=shift_exponent, shifts=dict(

@@ -1,8 +1,9 @@
 """Projection of a 3-D mesh onto the sphere: 6 channels per pixel (ICLR 2020, §4.2; tf1-spec §2.4).
 
-1. Clean the mesh (degenerate and duplicate faces, infinite values, unreferenced vertices,
-   consistent normals, small holes filled), centre it on its (area-weighted) centroid and scale it
-   to a maximum vertex radius of 1.
+1. Clean the mesh (:mod:`._mesh_repair`): drop non-finite, degenerate and duplicate elements,
+   merge the vertices that agree to 8 decimals, make the normals consistent (closed parts
+   outwards) and fill small holes. Then centre the mesh on its (area-weighted) centroid and
+   scale it to a maximum vertex radius of 1.
 2. Optionally translate it by ``t`` with ``|t| ~ U(0, max_translation)`` in a uniformly random
    direction (SHREC'17: 0.1) and rotate it (``none``; ``z``: about the z axis by U(0, 2 pi);
    ``so3``: uniform on SO(3), ZYZ Euler angles with alpha, gamma ~ U(0, 2 pi) and
@@ -13,21 +14,27 @@
    originals' (trimesh ``intersects_id``): a ray that passes the centre without a hit may still
    hit the far side of a mesh that does not contain the centre (a torus), at a distance
    above 1 (the originals' sanity check allowed up to 2). No hit: ``distance =
-   no_hit_distance`` (ModelNet40 1, SHREC'17 0, as the originals) and cos = sin = 0.
+   no_hit_distance`` (ModelNet40 1, SHREC'17 0, as the originals) and cos = sin = 0; so is a
+   hit within 1e-5 of parallel to its face (trimesh's rule, as the originals').
 4. The same three channels on the mesh's convex hull. Result ``(n_pixels, 6)`` float32:
    ``[dist, cos, sin, hull_dist, hull_cos, hull_sin]``.
 
+The cleaning and the normals, and how they differ from the originals' ``trimesh.repair``, are in
+:mod:`._mesh_repair`; the ray engine (Embree 4 through ctypes, with fallbacks to ``embreex``
+through trimesh and to trimesh's own engine) in :mod:`._embree`.
+
 A sphere of radius r gives distance 1 - r and cos = 1 everywhere; a convex mesh's hull channels
-equal its mesh channels. The ray engine is Embree (through ``embreex``) when installed, else
-trimesh's own (slower; a warning says so).
+equal its mesh channels.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 
 import numpy as np
+
+from deepsphere.experiments.shapes._embree import first_hits
+from deepsphere.experiments.shapes._mesh_repair import clean_arrays
 
 __all__ = [
     "CHANNELS",
@@ -41,8 +48,6 @@ __all__ = [
     "ray_channels",
     "sphere_grid",
 ]
-
-log = logging.getLogger(__name__)
 
 CHANNELS = ("dist", "cos", "sin", "hull_dist", "hull_cos", "hull_sin")
 ROTATIONS = ("none", "z", "so3")
@@ -106,20 +111,20 @@ def normalise_vertices(vertices: np.ndarray, centroid: np.ndarray, radius: float
     return v * (radius / r)
 
 
-def _clean(vertices, faces, name: str):
-    import trimesh
+def _centroid(v: np.ndarray, f: np.ndarray) -> np.ndarray:
+    tri = v[f]
+    area = np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    centres = tri.mean(axis=1)
+    if not area.sum() > 0:
+        return centres.mean(axis=0)
+    return (area @ centres) / area.sum()
 
-    mesh = trimesh.Trimesh(np.asarray(vertices, np.float64), np.asarray(faces, np.int64),
-                           process=True, validate=False)
-    mesh.remove_infinite_values()
-    mesh.update_faces(mesh.nondegenerate_faces())
-    mesh.update_faces(mesh.unique_faces())
-    mesh.remove_unreferenced_vertices()
-    if len(mesh.faces) == 0:
-        raise ValueError(f"{name}: no face left after removing degenerate faces")
-    trimesh.repair.fix_normals(mesh)
-    trimesh.repair.fill_holes(mesh)
-    return mesh
+
+def _place(vertices, faces, rotation, translation, name):
+    v, f = clean_arrays(vertices, faces, name)
+    v = normalise_vertices(v, _centroid(v, f))
+    v = (v + np.asarray(translation, np.float64)) @ np.asarray(rotation, np.float64).T
+    return normalise_vertices(v, np.zeros(3), FINAL_RADIUS), f
 
 
 def place_mesh(vertices, faces, *, rotation: np.ndarray, translation: np.ndarray,
@@ -128,71 +133,71 @@ def place_mesh(vertices, faces, *, rotation: np.ndarray, translation: np.ndarray
     rotated and rescaled to radius 0.99 (steps 1-2 of the module docstring)."""
     import trimesh
 
-    mesh = _clean(vertices, faces, name)
-    v = normalise_vertices(mesh.vertices, mesh.centroid)
-    v = (v + np.asarray(translation, np.float64)) @ np.asarray(rotation, np.float64).T
-    v = normalise_vertices(v, np.zeros(3), FINAL_RADIUS)
-    return trimesh.Trimesh(v, mesh.faces, process=False)
+    v, f = _place(vertices, faces, rotation, translation, name)
+    return trimesh.Trimesh(v, f, process=False)
+
+
+def _hull(v: np.ndarray):
+    from scipy.spatial import ConvexHull
+
+    hull = ConvexHull(v)
+    faces = hull.simplices.astype(np.int64)
+    p = hull.points
+    normals = np.cross(p[faces[:, 1]] - p[faces[:, 0]], p[faces[:, 2]] - p[faces[:, 0]])
+    inward = np.einsum("ij,ij->i", normals, hull.equations[:, :3]) < 0
+    faces[inward] = faces[inward][:, ::-1]
+    return p, faces
 
 
 def convex_hull(mesh):
     """The convex hull as a ``trimesh.Trimesh`` with outward-wound faces (scipy's qhull
     directly: trimesh's own ``convex_hull`` spends most of its time re-checking the winding)."""
     import trimesh
-    from scipy.spatial import ConvexHull
 
-    hull = ConvexHull(mesh.vertices)
-    faces = hull.simplices.copy()
-    v = hull.points
-    normals = np.cross(v[faces[:, 1]] - v[faces[:, 0]], v[faces[:, 2]] - v[faces[:, 0]])
-    inward = np.einsum("ij,ij->i", normals, hull.equations[:, :3]) < 0
-    faces[inward] = faces[inward][:, ::-1]
-    return trimesh.Trimesh(v, faces, process=False, validate=False)
+    v, f = _hull(np.asarray(mesh.vertices, np.float64))
+    return trimesh.Trimesh(v, f, process=False, validate=False)
 
 
-_WARNED = []
+_PARALLEL = 1e-5  # trimesh's planes_lines: |n . d| at most this is no intersection
 
 
-def _intersector(mesh):
-    import trimesh
-
-    if trimesh.ray.has_embree:
-        return trimesh.ray.ray_pyembree.RayMeshIntersector(mesh, scale_to_box=False)
-    if not _WARNED:
-        log.warning("embreex is not installed: rays are cast by trimesh's own engine, about "
-                    "hundreds of times slower and memory-hungry (benchmarks/results/projection.md; "
-                    "pip install embreex)")
-        _WARNED.append(True)
-    return trimesh.ray.ray_triangle.RayMeshIntersector(mesh)
+def _channels(v: np.ndarray, f: np.ndarray, grid: np.ndarray, no_hit_distance: float):
+    out = np.zeros((len(grid), 3))
+    out[:, 0] = no_hit_distance
+    prim = first_hits(v, f, grid)
+    ray = np.flatnonzero(prim >= 0)
+    tri = f[prim[ray]]
+    p0 = v[tri[:, 0]]
+    n = np.cross(v[tri[:, 1]] - p0, v[tri[:, 2]] - p0)
+    n /= np.linalg.norm(n, axis=1, keepdims=True)
+    g = grid[ray]
+    d = -g / np.linalg.norm(g, axis=1, keepdims=True)
+    denom = np.einsum("ij,ij->i", n, d)
+    ok = np.abs(denom) > _PARALLEL  # trimesh's plane-line rule: near-parallel is no hit
+    ray, n, g = ray[ok], n[ok], g[ok]
+    t = np.einsum("ij,ij->i", n, p0[ok] - g) / denom[ok]  # the hit is g + t d
+    out[ray, 0] = np.abs(t)
+    out[ray, 1] = np.einsum("ij,ij->i", n, g)
+    out[ray, 2] = np.linalg.norm(np.cross(n, g), axis=1)
+    return out
 
 
 def ray_channels(mesh, grid: np.ndarray, *, no_hit_distance: float) -> np.ndarray:
     """``(n, 3)`` float64 ``[dist, cos, sin]`` of the first hit of each ray ``g -> -g``."""
-    grid = np.asarray(grid, np.float64)
-    out = np.zeros((len(grid), 3))
-    out[:, 0] = no_hit_distance
-    tri, ray, loc = _intersector(mesh).intersects_id(
-        grid, -grid, multiple_hits=False, return_locations=True)
-    if len(ray):
-        normals = mesh.face_normals[tri]
-        g = grid[ray]
-        out[ray, 0] = np.linalg.norm(g - loc, axis=1)
-        out[ray, 1] = np.einsum("ij,ij->i", normals, g)
-        out[ray, 2] = np.linalg.norm(np.cross(normals, g), axis=1)
-    return out
+    return _channels(np.asarray(mesh.vertices, np.float64), np.asarray(mesh.faces, np.int64),
+                     np.asarray(grid, np.float64), no_hit_distance)
 
 
 def project_mesh(vertices, faces, grid: np.ndarray, *, rotation: np.ndarray | None = None,
                  translation: np.ndarray | None = None, no_hit_distance: float,
                  name: str = "mesh") -> np.ndarray:
     """The 6 channels ``(n_pixels, 6)`` float32 of one placed mesh (module docstring)."""
-    mesh = place_mesh(vertices, faces, rotation=np.eye(3) if rotation is None else rotation,
-                      translation=np.zeros(3) if translation is None else translation,
-                      name=name)
-    channels = np.concatenate([
-        ray_channels(mesh, grid, no_hit_distance=no_hit_distance),
-        ray_channels(convex_hull(mesh), grid, no_hit_distance=no_hit_distance),
-    ], axis=1).astype(np.float32)
+    v, f = _place(vertices, faces, np.eye(3) if rotation is None else rotation,
+                  np.zeros(3) if translation is None else translation, name)
+    grid = np.asarray(grid, np.float64)
+    channels = np.empty((len(grid), 6), np.float32)
+    channels[:, :3] = _channels(v, f, grid, no_hit_distance)
+    channels[:, 3:] = _channels(*_hull(v), grid, no_hit_distance)
     if not np.isfinite(channels).all():
         raise ValueError(f"{name}: the projection holds non-finite values")
     return channels

@@ -1,0 +1,14 @@
+"""Write a shapes stand-in dataset as its raw files (rules modelnet40_standin, shrec17_standin)."""
+
+import logging
+from pathlib import Path
+
+from deepsphere.experiments.shapes.raw_files import write_standin_raw
+from deepsphere.workflow.logs import log_to_file
+
+with log_to_file(snakemake.log[0]):
+    params = dict(snakemake.params.standin)
+    logging.info("%s stand-in: %s, seed %d", snakemake.params.dataset, params, snakemake.params.seed)
+    written = write_standin_raw(snakemake.params.dataset, Path(snakemake.output.record).parent,
+                                seed=snakemake.params.seed, overwrite=True, **params)
+    logging.info("wrote %s", sorted(str(p) for p in written.values()))
