@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +17,12 @@ from deepsphere.experiments.shapes.datasets import (
     shrec17_index,
     shrec17_synsets,
 )
-from deepsphere.experiments.shapes.meshes import fix_off_header, read_meshes, read_obj
+from deepsphere.experiments.shapes.meshes import (
+    MeshReadError,
+    fix_off_header,
+    read_meshes,
+    read_obj,
+)
 from deepsphere.experiments.shapes.shape_families import FAMILIES, make_shape
 from deepsphere.experiments.shapes.standin import (
     verify_standin,
@@ -97,11 +103,16 @@ def test_modelnet_layout_counts_and_classes(modelnet):
     assert verify_standin(modelnet)["dataset"] == "modelnet40"
 
 
-def test_modelnet_every_file_reads_and_the_malformed_headers_are_repaired(modelnet):
+def test_modelnet_every_file_but_one_reads_and_the_malformed_headers_are_repaired(modelnet):
     params = json.loads((modelnet / "standin.json").read_text())
     paths = [e.path for e in modelnet40_index(modelnet)]
-    meshes, skipped = read_meshes(paths, skip_unreadable=False)
-    assert skipped == [] and len(meshes) == len(paths) == len(params["files"])
+    (bad,) = params["unreadable"]
+    assert bad.split("/")[1] == "train" and bad not in params["defects"]
+    with pytest.raises(MeshReadError, match=r"truncated"):
+        read_meshes([modelnet / bad], skip_unreadable=False)
+    meshes, skipped = read_meshes(paths, skip_unreadable=True)
+    assert [Path(p).relative_to(modelnet).as_posix() for p, _ in skipped] == [bad]
+    assert len(meshes) == len(paths) - 1 and len(paths) == len(params["files"])
     malformed = set(params["malformed_header"])
     assert len(malformed) == round(len(paths) / 5)  # about one in five
     for path, vertices, faces in meshes:
@@ -120,7 +131,7 @@ def test_modelnet_defects_are_present_and_real(modelnet):
     defects = params["defects"]
     assert sorted(set(defects.values())) == ["degenerate", "lid", "open"]
     for path, vertices, faces in read_meshes(
-        [e.path for e in modelnet40_index(modelnet)], skip_unreadable=False
+        [e.path for e in modelnet40_index(modelnet)], skip_unreadable=True
     )[0]:
         kind = defects.get(path.relative_to(modelnet).as_posix())
         proper = faces[_areas(vertices, faces) > 0]  # the zero-area faces are not a surface
@@ -136,7 +147,7 @@ def test_modelnet_defects_are_present_and_real(modelnet):
 def test_modelnet_sizes_vary_within_a_class(modelnet):
     radii = collections.defaultdict(list)
     for path, vertices, _ in read_meshes(
-        [e.path for e in modelnet40_index(modelnet)], skip_unreadable=False
+        [e.path for e in modelnet40_index(modelnet)], skip_unreadable=True
     )[0]:
         radii[path.parent.parent.name].append(np.ptp(vertices, axis=0).max())
     for cls, values in radii.items():
@@ -192,8 +203,12 @@ def test_shrec_layout_csv_and_index(shrec):
         index = shrec17_index(shrec, split)
         assert collections.Counter(e.synset for e in index) == {s: n for s in synsets}
         assert all(e.class_index == shrec17_synsets().index(e.synset) for e in index)
-        meshes, skipped = read_meshes([e.path for e in index], skip_unreadable=False)
-        assert skipped == [] and len(meshes) == len(index)
+        meshes, skipped = read_meshes([e.path for e in index], skip_unreadable=True)
+        unreadable = json.loads((shrec / "standin.json").read_text())["unreadable"]
+        expected = [shrec / u for u in unreadable if u.startswith(f"{split}_")]
+        assert [Path(p) for p, _ in skipped] == expected
+        assert all("vertex" in why or "index" in why for _, why in skipped)
+        assert len(meshes) == len(index) - len(expected)
         ids += [r[0] for r in rows]
     assert len(ids) == len(set(ids))  # unique across the splits
     params = verify_standin(shrec)

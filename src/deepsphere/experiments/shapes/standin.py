@@ -15,14 +15,17 @@ About one file in five has the malformed one-line header of some real files (``O
 and a few meshes carry a defect the projection has to survive: ``open`` (a band of faces
 removed), ``degenerate`` (zero-area faces appended: a repeated index and a duplicated vertex) or
 ``lid`` (the top faces of a flat-topped shape removed, so a ray from above enters and hits the
-inside).
+inside). One training file cannot be read at all (its second half is cut off, as an
+interrupted copy): the workflow skips it and counts it, or stops, as the config says.
 
 SHREC'17 (:func:`write_shrec17_standin`): ``<root>/<split>_perturbed/<id>.obj`` with ``vt``/``vn``
 lines and face entries of mixed styles (``f a/a/a b//b c/c d``), and ``<root>/<split>.csv``
 with the real header ``id,synset,subSynset,modelId,split``; ids are 6-digit and unique across
 the splits, synsets come from the 55-synset list, and the subsynset of each model is the
 synset itself or one of two sibling ids (``synset + 1``, ``synset + 2``; their shapes differ in
-height), cycling within each synset and split, so every case of graded relevance occurs.
+height), cycling within each synset and split, so every case of graded relevance occurs. The
+first training model of the first synset cannot be read (a face refers to a vertex the file
+does not have).
 
 Both record in ``<root>/standin.json`` the parameters, the special files and the size and
 SHA-256 of every written file (checked by :func:`verify_standin`). Mesh ``i`` of class ``c`` in
@@ -103,6 +106,12 @@ def _obj_text(vertices: np.ndarray, faces: np.ndarray, name: str) -> str:
     return "".join(lines)
 
 
+def _truncate(text: str) -> str:
+    """The first half of a mesh file's lines: a file that cannot be read, as a cut download."""
+    lines = text.splitlines(keepends=True)
+    return "".join(lines[: len(lines) // 2])
+
+
 def _prepare_root(root: Path, names: list[str], overwrite: bool) -> list[str]:
     """The existing top-level entries to remove (ours, and those of an earlier stand-in)."""
     previous = []
@@ -172,6 +181,9 @@ def write_modelnet40_standin(
         eligible = [j for j in order if j not in defects
                     and (kind != "lid" or FAMILIES[families[names[j[0]]]].flat_top)]
         defects.update({j: kind for j in eligible[:n_defect]})
+    # one training file that cannot be read (truncated: its last faces are cut off), if a
+    # training file is left without a defect
+    unreadable = next((j for j in order if j not in defects and j[1] == 0), None)
 
     with staging_directory(root) as tmp:
         for job in jobs:
@@ -181,14 +193,14 @@ def write_modelnet40_standin(
                                          defect=defects.get(job))
             target = tmp / relpath[job]
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(
-                _off_text(vertices, faces, malformed_header=job in malformed).encode("ascii")
-            )
+            text = _off_text(vertices, faces, malformed_header=job in malformed)
+            target.write_bytes((_truncate(text) if job == unreadable else text).encode("ascii"))
         params = dict(
             dataset="modelnet40", generator=__name__, seed=seed, n_train=counts["train"],
             n_test=counts["test"], classes=families, splits=list(_MODELNET_SPLITS),
             rotation="z", malformed_header=sorted(relpath[j] for j in malformed),
             defects={relpath[j]: kind for j, kind in sorted(defects.items())},
+            unreadable=[] if unreadable is None else [relpath[unreadable]],
             files={relpath[j]: file_entry(tmp / relpath[j]) for j in jobs},
             top_level=names,
         )
@@ -244,6 +256,7 @@ def write_shrec17_standin(
     pick = np.random.default_rng([seed, 1, 99])
     ids = {job: f"{k + 1:06d}" for job, k in zip(jobs, pick.permutation(len(jobs)), strict=True)}
     offsets = pick.integers(0, 3, size=(3, len(chosen)))
+    unreadable = (0, 0, 0)  # the first training model of the first synset cannot be read
 
     with staging_directory(root) as tmp:
         rows = {s: [] for s in _SHREC_SPLITS}
@@ -258,7 +271,10 @@ def write_shrec17_standin(
             model_id = rng.bytes(16).hex()
             rel = f"{split}_perturbed/{ids[job]}.obj"
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-            (tmp / rel).write_bytes(_obj_text(vertices, faces, ids[job]).encode("ascii"))
+            text = _obj_text(vertices, faces, ids[job])
+            if job == unreadable:  # a face of a vertex the file does not have
+                text += f"f 1 2 {len(vertices) + 7}\n"
+            (tmp / rel).write_bytes(text.encode("ascii"))
             files[rel] = file_entry(tmp / rel)
             rows[split].append((ids[job], synset, subsynset, model_id, split))
         for split in _SHREC_SPLITS:
@@ -271,6 +287,7 @@ def write_shrec17_standin(
             dataset="shrec17", generator=__name__, seed=seed, n_per_split=counts,
             synsets=families, subsynsets={s: [s, *siblings[s]] for s in chosen},
             rotation="so3", files=dict(sorted(files.items())), top_level=names,
+            unreadable=[f"{_SHREC_SPLITS[0]}_perturbed/{ids[unreadable]}.obj"],
         )
         atomic_write_json(tmp / "standin.json", params)
         return install_staged(tmp, root, [*names, "standin.json"], remove=remove)
