@@ -142,3 +142,11 @@ def test_modelnet40_ci_end_to_end(tmp_path):
     classes, n_test = ci["standin"]["classes"], ci["standin"]["n_test"]
     assert record["metrics"]["n"] == classes * n_test  # one score per object, not per copy
     assert record["n_samples"]["test"] == classes * n_test * ci["copies"]["test"]
+
+
+def test_paper_model_is_the_one_whose_parameters_are_counted():
+    # tests/experiments/shapes/test_models.py builds modelnet40_config() and counts 534,880
+    # trainable parameters (tf1-spec Appendix A); the paper config must give that same model
+    from deepsphere.experiments.shapes.models import modelnet40_config
+
+    assert plan.model_config(_section()) == modelnet40_config(nside=32)

@@ -194,3 +194,15 @@ def test_shrec17_ci_end_to_end(tmp_path):
         assert summary.set_index("average").loc["micro", "mAP"] == pytest.approx(
             scores["micro"]["mAP"], abs=1e-6)
     assert (root / "figures/channels.png").stat().st_size > 10_000
+
+
+def test_paper_models_are_the_ones_whose_parameters_are_counted():
+    # tests/experiments/shapes/test_models.py builds these and counts 189,040 parameters
+    from deepsphere.experiments.shapes.models import (
+        shrec17_equiangular_config,
+        shrec17_healpix_config,
+    )
+
+    assert plan.model_config(_section(), "healpix") == shrec17_healpix_config(nside=32)
+    assert plan.model_config(_section(), "equiangular") == shrec17_equiangular_config(
+        bandwidth=64)
