@@ -129,7 +129,9 @@ rule modelnet40_statistics:
         "../envs/deepsphere.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=lambda wildcards: modelnet40_rules.statistics_mem_mb(
+            MODELNET40, int(wildcards.copies)
+        ),
         runtime=30,
     script:
         "../scripts/shapes_statistics.py"

@@ -131,7 +131,9 @@ rule shrec17_statistics:
         "../envs/deepsphere.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=lambda wildcards: shrec17_rules.statistics_mem_mb(
+            SHREC17, wildcards.grid, int(wildcards.copies)
+        ),
         runtime=30,
     script:
         "../scripts/shapes_statistics.py"

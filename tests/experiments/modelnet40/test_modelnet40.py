@@ -39,6 +39,11 @@ def test_settings_share_a_run_per_training_rotation():
     files = plan.projections(_section(), z)
     assert files["test"].rotation == "z" and files["test_so3"].rotation == "so3"
     assert files["train"].copies == 3 and files["train"].grid == "hp32"
+    # no rotation and no translation: every copy would be the same projection
+    none = plan.projections(_section(), runs[0])
+    assert none["train"].copies == 1 and none["test"].copies == 1
+    moved = plan.projections({**_section(), "max_translation": 0.1}, runs[0])
+    assert moved["train"].copies == 3
 
 
 def test_parse_setting():
@@ -63,7 +68,7 @@ def test_paper_model_is_the_tf1_architecture():
 def test_config_checks_name_the_keys():
     config = {"modelnet40": {**_section("config/demo.yaml"), "nside": 8}}
     errors = config_checks(config)
-    assert any("'modelnet40.nside' (8)" in e and "nside >= 16" in e for e in errors)
+    assert any("'modelnet40.nside' (8)" in e and "multiple of 16" in e for e in errors)
     small = {"modelnet40": {**_section("config/demo.yaml"), "val_fraction": 0.01}}
     assert any("no validation mesh" in e for e in config_checks(small))
     assert config_checks({"modelnet40": _section("config/demo.yaml")}) == []
@@ -113,7 +118,7 @@ def test_paper_dry_run_lists_the_modelnet40_jobs_offline():
     assert out.returncode == 0, out.stderr[-3000:]
     text = out.stdout + out.stderr
     assert "modelnet40_download" in text
-    for name in ("train_none_c3.h5", "test_so3_c1.h5", "statistics_z_c3.json"):
+    for name in ("train_none_c1.h5", "train_z_c3.h5", "test_so3_c1.h5", "statistics_z_c3.json"):
         assert name in text
     assert "results/modelnet40/metrics/train-so3.json" in text
 

@@ -61,6 +61,10 @@ def test_config_checks_name_the_keys():
     errors = config_checks({"shrec17": {**demo, "bandwidth": 8, "nside": 8}})
     assert any("'shrec17.bandwidth' (8)" in e for e in errors)
     assert any("'shrec17.nside' (8)" in e for e in errors)
+    # 4 poolings halve the bandwidth 4 times: 24 is large enough but not a multiple of 16
+    errors = config_checks({"shrec17": {**demo, "bandwidth": 24}})
+    assert len(errors) == 1 and "'shrec17.bandwidth' (24)" in errors[0]
+    assert "multiple of 16" in errors[0]
     errors = config_checks({"shrec17": {**demo, "optimizers": {"healpix": demo["optimizers"][
         "healpix"]}}})
     assert any("no optimizer for ['equiangular']" in e for e in errors)

@@ -27,5 +27,7 @@ def network_data(spec, inputs):
         xe, ye, ge, _ = test_arrays(load_standardised(inputs[f"test_{rotation}"],
                                                       inputs["statistics"]))
         extra[rotation] = (xe, ye, ge)
-    return NetworkData((train.x[rows_tr], train.y[rows_tr]), (train.x[rows_va], train.y[rows_va]),
-                       (x, y), test_groups=groups, test_ids=ids, extra_tests=extra)
+    fit = (train.x[rows_tr], train.y[rows_tr])
+    val = (train.x[rows_va], train.y[rows_va])
+    del train  # the subsets are copies: free the whole file's array
+    return NetworkData(fit, val, (x, y), test_groups=groups, test_ids=ids, extra_tests=extra)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from deepsphere.experiments.shapes.settings import Projection, grid_name, rotation_label
 from deepsphere.training.seeds import name_seed
 
-__all__ = ["EXPERIMENT", "ModelNetRun", "model_config", "n_classes", "parse_setting",
+__all__ = ["EXPERIMENT", "ModelNetRun", "copies", "model_config", "n_classes", "parse_setting",
            "planned_runs", "projections", "required_graphs", "run_config"]
 
 EXPERIMENT = "modelnet40"
@@ -72,13 +72,20 @@ def _grid(mn: dict) -> str:
 
 def projections(mn: dict, run: ModelNetRun) -> dict[str, Projection]:
     """``{"train": ..., "test": ... (the main test), "test_<rotation>": ...}`` of a run."""
-    copies = mn["copies"]
     out = {"train": Projection(EXPERIMENT, _grid(mn), "train", run.train_rotation,
-                               int(copies["train"]))}
+                               copies(mn, "train", run.train_rotation))}
     for i, rotation in enumerate(run.test_rotations):
         key = "test" if i == 0 else f"test_{rotation}"
-        out[key] = Projection(EXPERIMENT, _grid(mn), "test", rotation, int(copies["test"]))
+        out[key] = Projection(EXPERIMENT, _grid(mn), "test", rotation, copies(mn, "test", rotation))
     return out
+
+
+def copies(mn: dict, split: str, rotation: str) -> int:
+    """The configured copies of a split, or 1 where every copy would be the same projection
+    (no rotation and no translation: the draws have nothing to vary)."""
+    if rotation == "none" and float(mn["max_translation"]) == 0:
+        return 1
+    return int(mn["copies"][split])
 
 
 def n_classes(mn: dict) -> int:

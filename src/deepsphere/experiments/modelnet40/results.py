@@ -103,15 +103,11 @@ def write_modelnet40_tables(metrics_paths: Iterable, mn: dict, summaries: Iterab
                             out: dict) -> list[Check]:
     """Write the rotation table and the checks (CSV + MD); ``summaries``: the projection
     summaries (their skipped meshes are counted in the notes)."""
+    from deepsphere.experiments.shapes.experiment import data_note, skipped_note
     from deepsphere.reporting.checks import write_verdict
     from deepsphere.reporting.tables import write_table
 
     scores = setting_scores(metrics_paths)
-    skipped = sorted({s[0] for path in summaries
-                      for s in json.loads(open(path, encoding="utf-8").read())["skipped"]})
-    data_note = ("data: the stand-in meshes (parametric shape families in the ModelNet40 "
-                 "layout), so our numbers compare with the paper's in pattern, not in value"
-                 if mn["source"] == "standin" else "data: ModelNet40 (Wu et al. 2015)")
     write_table(
         rotation_frame(scores), out["rotations_csv"], out["rotations_md"],
         title="ModelNet40: accuracy under rotations (train/test)",
@@ -123,10 +119,10 @@ def write_modelnet40_tables(metrics_paths: Iterable, mn: dict, summaries: Iterab
             "commented-out table prints 86.7 for SO3/SO3); baseline columns: that table",
             f"time_ms: inference per sample, median over repeats; our hardware: "
             f"{'; '.join(sorted(set(scores.hardware)))}",
-            f"meshes skipped as unreadable: {len(skipped)}" + (f" ({', '.join(skipped)})"
-                                                              if skipped else ""),
-            "validation: held-out training meshes (the original validated on the test set)",
-            data_note,
+            skipped_note(summaries),
+            "validation: held-out training meshes (the original validated on the test set); "
+            "the channel statistics are those of the whole training file",
+            data_note("modelnet40", mn["source"]),
         ],
     )
     a = mn["acceptance"]

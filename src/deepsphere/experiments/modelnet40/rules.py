@@ -6,69 +6,62 @@ Keras-free and Snakemake-free (the Snakefile imports it while parsing).
 from __future__ import annotations
 
 from deepsphere.experiments.modelnet40 import plan
-from deepsphere.experiments.shapes.raw_files import raw_names
-from deepsphere.workflow.resources import arrays_mem_mb
+from deepsphere.experiments.shapes.experiment import (
+    ShapesPaths,
+    pooling_errors,
+    projection_mem_mb,
+    run_inputs,
+)
 from deepsphere.workflow.runs import NETWORK, RunSpec
 
-__all__ = ["ModelNetPaths", "config_checks", "run_specs", "targets"]
+__all__ = ["ModelNetPaths", "config_checks", "run_specs", "statistics_mem_mb", "targets"]
 
 EXPERIMENT = plan.EXPERIMENT
 #: The keys a run depends on (the settings list is left out: adding one reruns nothing else).
 RUN_KEYS = ("source", "standin", "skip_unreadable", "nside", "max_translation", "copies",
             "val_fraction", "F", "training")
+#: Meshes per split of the real data (for the memory estimates).
+_REAL_SIZES = {"train": 9843, "test": 2468}
 
 
-class ModelNetPaths:
+class ModelNetPaths(ShapesPaths):
     """Every path of the experiment under the configured roots."""
 
     def __init__(self, roots: dict, source: str):
-        self.download = f"{roots['raw']}/{EXPERIMENT}/download"
-        self.standin = f"{roots['raw']}/{EXPERIMENT}/standin"
-        self.raw = self.download if source == "download" else self.standin
-        self.interim = roots["interim"]
-        self.meshes = f"{roots['interim']}/{EXPERIMENT}/meshes"
-        self.results = f"{roots['results']}/{EXPERIMENT}"
-        self.source = source
-
-    def raw_files(self) -> list[str]:
-        extra = ["standin.json"] if self.source == "standin" else []
-        return [f"{self.raw}/{n}" for n in (*raw_names(EXPERIMENT), *extra)]
-
-    def metrics(self, run_id: str) -> str:
-        return f"{self.results}/metrics/{run_id}.json"
+        super().__init__(EXPERIMENT, roots, source)
 
 
-def _mem_mb(mn: dict, n_rows: int) -> int:
-    npix = 12 * int(mn["nside"]) ** 2
-    return arrays_mem_mb(n_rows * npix * 6, copies=3)
+def _meshes(mn: dict) -> dict[str, int]:
+    if mn["source"] == "download":
+        return dict(_REAL_SIZES)
+    s = mn["standin"]
+    return {"train": s["n_train"] * s["classes"], "test": s["n_test"] * s["classes"]}
 
 
-def _row_estimate(mn: dict) -> int:
-    totals = ({"train": 9843, "test": 2468} if mn["source"] == "download" else
-                 {"train": mn["standin"]["n_train"] * mn["standin"]["classes"],
-                  "test": mn["standin"]["n_test"] * mn["standin"]["classes"]})
-    return (totals["train"] * int(mn["copies"]["train"])
-            + 4 * totals["test"] * int(mn["copies"]["test"]))
+def _run_mem_mb(mn: dict, run: plan.ModelNetRun) -> int:
+    files = plan.projections(mn, run)
+    rows = sum(_meshes(mn)[p.split] * p.copies for p in files.values())
+    return projection_mem_mb(rows, 12 * int(mn["nside"]) ** 2, copies=2.0)  # + train/val subsets
+
+
+def statistics_mem_mb(mn: dict, copies: int) -> int:
+    """The statistics job: one training file in memory."""
+    return projection_mem_mb(_meshes(mn)["train"] * int(copies), 12 * int(mn["nside"]) ** 2)
 
 
 def run_specs(config: dict, paths: ModelNetPaths) -> list[RunSpec]:
     """One network run per training rotation (see :mod:`~deepsphere.experiments.modelnet40.plan`)."""
     mn, seed = config[EXPERIMENT], int(config["seed"])
     graphs = tuple(plan.required_graphs(mn))
-    specs = []
-    for run in plan.planned_runs(mn):
-        files = plan.projections(mn, run)
-        inputs = {k: p.path(paths.interim) for k, p in files.items()}
-        inputs["statistics"] = files["train"].statistics_path(paths.interim)
-        specs.append(RunSpec(
-            run_id=run.run_id, experiment=EXPERIMENT, method="deepsphere", runner=NETWORK,
-            config=plan.run_config(mn, run, seed), graphs=graphs, inputs=inputs,
-            data={"run": run.to_dict(), "val_fraction": float(mn["val_fraction"]),
-                  "seed": seed, "modelnet40": {k: mn[k] for k in RUN_KEYS}},
-            record={"run": {**run.to_dict(), "run_id": run.run_id}},
-            timing_repeats=int(mn["timing"]["repeats"]), mem_mb=_mem_mb(mn, _row_estimate(mn)),
-        ))
-    return specs
+    return [RunSpec(
+        run_id=run.run_id, experiment=EXPERIMENT, method="deepsphere", runner=NETWORK,
+        config=plan.run_config(mn, run, seed), graphs=graphs,
+        inputs=run_inputs(plan.projections(mn, run), paths.interim),
+        data={"run": run.to_dict(), "val_fraction": float(mn["val_fraction"]), "seed": seed,
+              "modelnet40": {k: mn[k] for k in RUN_KEYS}},
+        record={"run": {**run.to_dict(), "run_id": run.run_id}},
+        timing_repeats=int(mn["timing"]["repeats"]), mem_mb=_run_mem_mb(mn, run),
+    ) for run in plan.planned_runs(mn)]
 
 
 def targets(paths: ModelNetPaths) -> list[str]:
@@ -88,17 +81,15 @@ def config_checks(config: dict) -> list[str]:
             plan.parse_setting(setting)
         except ValueError as err:
             errors.append(f"config key 'modelnet40.settings': {err}")
-    levels = len(mn["F"])
-    if int(mn["nside"]) < 2**levels:
-        errors.append(
-            f"config keys 'modelnet40.nside' ({mn['nside']}) and 'modelnet40.F' ({levels} "
-            f"widths): {levels} poolings by 4 need nside >= {2**levels}; raise nside or drop "
-            "widths")
+    errors += pooling_errors(EXPERIMENT, mn, ["healpix"])
     if mn["source"] == "standin":
-        n_val = mn["val_fraction"] * mn["standin"]["n_train"]
-        if round(n_val) < 1 or round(n_val) >= mn["standin"]["n_train"]:
+        # the stand-in's one unreadable mesh is a training mesh: one class has n_train - 1
+        readable = mn["standin"]["n_train"] - 1
+        n_val = round(mn["val_fraction"] * readable)
+        if n_val < 1 or n_val >= readable:
             errors.append(
                 f"config keys 'modelnet40.val_fraction' ({mn['val_fraction']}) and "
-                f"'modelnet40.standin.n_train' ({mn['standin']['n_train']}): no validation "
-                "mesh (or no training mesh) per class; change one of them")
+                f"'modelnet40.standin.n_train' ({mn['standin']['n_train']}, one of which is "
+                "unreadable in one class): no validation mesh (or no training mesh) in a "
+                "class; change one of them")
     return errors

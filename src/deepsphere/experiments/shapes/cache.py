@@ -159,9 +159,17 @@ def load_projections(path: str | os.PathLike) -> Projections:
 def channel_statistics(train: Projections) -> dict:
     """Per-channel mean and std over every pixel of every training row (training split only:
     the originals mixed in other splits' statistics; we do not)."""
-    x = train.x.astype(np.float64)
-    mean = x.mean(axis=(0, 1))
-    std = x.std(axis=(0, 1))
+    x = train.x
+    n, total, squares = 0, np.zeros(x.shape[-1]), np.zeros(x.shape[-1])
+    for start in range(0, len(x), 256):  # float64 sums over row blocks: no float64 copy
+        block = x[start:start + 256].astype(np.float64).reshape(-1, x.shape[-1])
+        n += len(block)
+        total += block.sum(axis=0)
+    mean = total / n
+    for start in range(0, len(x), 256):  # two passes: the variance about the mean is exact
+        block = x[start:start + 256].astype(np.float64).reshape(-1, x.shape[-1])
+        squares += ((block - mean) ** 2).sum(axis=0)
+    std = np.sqrt(squares / n)
     if not (std > 0).all():
         flat = [CHANNELS[i] for i in np.flatnonzero(~(std > 0))]
         raise ValueError(f"channel(s) {flat} are constant over the training split: no hit at all? "

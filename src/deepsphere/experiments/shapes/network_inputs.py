@@ -31,9 +31,10 @@ def load_standardised(path, statistics) -> Projections:
     if data.x.shape[-1] != len(mean):
         raise ValueError(f"{path} has {data.x.shape[-1]} channels, {statistics} {len(mean)}: "
                          "rebuild both from the same config")
-    x = (data.x - mean) / std
-    return Projections(x.astype(np.float32), data.y, data.mesh_index, data.copy_index, data.ids,
-                       data.attrs)
+    x = data.x  # float32, standardised in place (the whole split is in memory once)
+    x -= mean
+    x /= std
+    return data
 
 
 def held_out_meshes(data: Projections, val_fraction: float, seed: int) -> tuple[np.ndarray,

@@ -121,18 +121,16 @@ def acceptance_checks(scores: pd.DataFrame, *, above_chance: float,
 def write_shrec17_tables(metrics_paths: Iterable, retrieval_paths: Iterable, sh: dict,
                          summaries: Iterable, out: dict) -> list[Check]:
     """Write Table 1, Table 4 and the checks (CSV + MD)."""
+    from deepsphere.experiments.shapes.experiment import data_note, skipped_note
     from deepsphere.reporting.checks import write_verdict
     from deepsphere.reporting.tables import write_table
 
     scores = run_scores(list(metrics_paths), list(retrieval_paths))
-    skipped = sorted({s[0] for path in summaries
-                      for s in json.loads(open(path, encoding="utf-8").read())["skipped"]})
-    data_note = ("data: the stand-in meshes (parametric shape families in the SHREC'17 layout), "
-                 "so our numbers compare with the paper's in pattern, not in value"
-                 if sh["source"] == "standin" else "data: SHREC'17 perturbed (ShapeNet Core55)")
     hardware = "; ".join(sorted(set(scores.hardware)))
-    common = [f"meshes skipped as unreadable: {len(skipped)}"
-              + (f" ({', '.join(skipped)})" if skipped else ""), data_note]
+    unpredicted = "; ".join(f"{r.sampling} {int(r.unpredicted)}" for r in scores.itertuples())
+    common = [skipped_note(summaries),
+              f"test models without a prediction (unreadable; still counted as relevant in "
+              f"R@N, mAP and NDCG): {unpredicted}", data_note("shrec17", sh["source"])]
     write_table(
         table1_frame(scores), out["table1_csv"], out["table1_md"],
         title="SHREC'17: ICLR 2020 Table 1",

@@ -5,38 +5,29 @@ Keras-free and Snakemake-free (the Snakefile imports it while parsing).
 
 from __future__ import annotations
 
-from deepsphere.experiments.shapes.raw_files import raw_names
+from deepsphere.experiments.shapes.experiment import (
+    ShapesPaths,
+    pooling_errors,
+    projection_mem_mb,
+    run_inputs,
+)
 from deepsphere.experiments.shrec17 import plan
-from deepsphere.workflow.resources import arrays_mem_mb
 from deepsphere.workflow.runs import NETWORK, RunSpec
 
-__all__ = ["ShrecPaths", "config_checks", "run_specs", "targets"]
+__all__ = ["ShrecPaths", "config_checks", "run_specs", "statistics_mem_mb", "targets"]
 
 EXPERIMENT = plan.EXPERIMENT
 RUN_KEYS = ("source", "standin", "skip_unreadable", "nside", "bandwidth", "rotation",
             "max_translation", "copies", "F", "triplet_loss", "training", "optimizers")
-#: Models per split of the real data (SHREC'17 ShapeNet Core55; for the memory estimate).
+#: Models per split of the real data (SHREC'17 ShapeNet Core55; for the memory estimates).
 _REAL_SIZES = {"train": 35764, "val": 5133, "test": 10265}  # 51,162 in all
 
 
-class ShrecPaths:
+class ShrecPaths(ShapesPaths):
     """Every path of the experiment under the configured roots."""
 
     def __init__(self, roots: dict, source: str):
-        self.download = f"{roots['raw']}/{EXPERIMENT}/download"
-        self.standin = f"{roots['raw']}/{EXPERIMENT}/standin"
-        self.raw = self.download if source == "download" else self.standin
-        self.interim = roots["interim"]
-        self.meshes = f"{roots['interim']}/{EXPERIMENT}/meshes"
-        self.results = f"{roots['results']}/{EXPERIMENT}"
-        self.source = source
-
-    def raw_files(self) -> list[str]:
-        extra = ["standin.json"] if self.source == "standin" else []
-        return [f"{self.raw}/{n}" for n in (*raw_names(EXPERIMENT), *extra)]
-
-    def metrics(self, run_id: str) -> str:
-        return f"{self.results}/metrics/{run_id}.json"
+        super().__init__(EXPERIMENT, roots, source)
 
     def predictions(self, run_id: str) -> str:
         return f"{self.results}/models/{run_id}/predictions.npz"
@@ -49,14 +40,19 @@ class ShrecPaths:
         return f"{self.results}/evaluator/{run_id}/test_perturbed.zip"
 
 
-def _mem_mb(sh: dict, sampling: str) -> int:
-    npix = 12 * sh["nside"] ** 2 if sampling == "healpix" else 4 * sh["bandwidth"] ** 2
+def _models(sh: dict) -> dict[str, int]:
     if sh["source"] == "download":
-        sizes = _REAL_SIZES
-    else:
-        sizes = {s: sh["standin"]["n_per_split"][s] * sh["standin"]["synsets"] for s in _REAL_SIZES}
-    rows = sum(sizes[s] * int(sh["copies"][s]) for s in sizes)
-    return arrays_mem_mb(rows * npix * 6, copies=3)
+        return dict(_REAL_SIZES)
+    return {s: sh["standin"]["n_per_split"][s] * sh["standin"]["synsets"] for s in _REAL_SIZES}
+
+
+def _pixels(sh: dict, grid: str) -> int:
+    return 12 * int(sh["nside"]) ** 2 if grid.startswith("hp") else 4 * int(sh["bandwidth"]) ** 2
+
+
+def statistics_mem_mb(sh: dict, grid: str, copies: int) -> int:
+    """The statistics job: one training file in memory."""
+    return projection_mem_mb(_models(sh)["train"] * int(copies), _pixels(sh, grid))
 
 
 def run_specs(config: dict, paths: ShrecPaths) -> list[RunSpec]:
@@ -65,15 +61,15 @@ def run_specs(config: dict, paths: ShrecPaths) -> list[RunSpec]:
     specs = []
     for run in plan.planned_runs(sh):
         files = plan.projections(sh, run)
-        inputs = {k: p.path(paths.interim) for k, p in files.items()}
-        inputs["statistics"] = files["train"].statistics_path(paths.interim)
+        rows = sum(_models(sh)[p.split] * p.copies for p in files.values())
         specs.append(RunSpec(
             run_id=run.run_id, experiment=EXPERIMENT, method=f"deepsphere_{run.sampling}",
             runner=NETWORK, config=plan.run_config(sh, run, seed),
-            graphs=tuple(plan.required_graphs(sh, run.sampling)), inputs=inputs,
+            graphs=tuple(plan.required_graphs(sh, run.sampling)),
+            inputs=run_inputs(files, paths.interim),
             data={"run": run.to_dict(), "shrec17": {k: sh[k] for k in RUN_KEYS}},
             record={"run": run.to_dict()}, timing_repeats=int(sh["timing"]["repeats"]),
-            mem_mb=_mem_mb(sh, run.sampling),
+            mem_mb=projection_mem_mb(rows, _pixels(sh, files["train"].grid)),
         ))
     return specs
 
@@ -90,17 +86,7 @@ def config_checks(config: dict) -> list[str]:
     sh = config.get(EXPERIMENT)
     if sh is None:
         return []
-    errors = []
-    levels = len(sh["F"])
-    if "healpix" in sh["samplings"] and int(sh["nside"]) < 2**levels:
-        errors.append(
-            f"config keys 'shrec17.nside' ({sh['nside']}) and 'shrec17.F' ({levels} widths): "
-            f"{levels} poolings by 4 need nside >= {2**levels}; raise nside or drop widths")
-    if "equiangular" in sh["samplings"] and int(sh["bandwidth"]) < 2**levels:
-        errors.append(
-            f"config keys 'shrec17.bandwidth' ({sh['bandwidth']}) and 'shrec17.F' ({levels} "
-            f"widths): {levels} 2x2 poolings need bandwidth >= {2**levels}; raise the "
-            "bandwidth or drop widths")
+    errors = pooling_errors(EXPERIMENT, sh, sh["samplings"])
     missing = [s for s in sh["samplings"] if s not in sh["optimizers"]]
     if missing:
         errors.append(f"config key 'shrec17.optimizers': no optimizer for {missing}; add one")
