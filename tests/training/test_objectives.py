@@ -140,3 +140,24 @@ def test_evaluate_averages_copies_and_writes_predictions(tmp_path):
         assert f["labels"].tolist() == [0, 1]
     plain = evaluate(model, (x, y), task="classification", out_path=None)
     assert plain["accuracy"] == 0.5
+
+
+@pytest.mark.slow
+def test_objectives_pass_on_jax():
+    """The same tests on JAX (the backend is fixed at import: a process of its own)."""
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import keras
+
+    if keras.backend.backend() != "tensorflow" or importlib.util.find_spec("jax") is None:
+        pytest.skip("run from the TensorFlow backend, with jax installed")
+    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           __file__, "-k", "not pass_on_jax"], cwd=Path(__file__).parents[2],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "5 passed" in proc.stdout
