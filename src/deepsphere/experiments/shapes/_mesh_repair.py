@@ -26,6 +26,13 @@ vertices on two boundary edges each) is closed by 1 or 2 triangles wound against
 a loop that only outlines faces already there (an isolated triangle or two-triangle patch:
 trimesh "fills" it with a reversed copy of itself, which leaves the sign of ``cos`` on it to
 chance).
+
+Speed: the groupings (merged vertices, duplicate faces, edges) and the components are compiled
+hash-table and union-find loops (:mod:`._repair_loops`); the floating-point tests (degenerate
+faces, the sign of a component's volume) are settled by compiled loops only where they are far
+from their threshold (bounds on rounding), the rest by numpy's formulas, so the results are
+exactly those of the plain numpy formulation. The breadth-first forest, needed only when the
+winding is inconsistent, stays scipy's.
 """
 
 from __future__ import annotations
@@ -40,25 +47,24 @@ _DEGENERATE = 1e-8  # trimesh's nondegenerate height
 
 def _group_rows(rows: np.ndarray):
     """``(inverse, first)`` of the distinct rows of an int64 array: ``rows == rows[first][inverse]``
-    and ``first`` the index of each group's first occurrence."""
+    and ``first`` the index of each group's first occurrence, the groups in the order of their
+    row keys (one int64 per row, a wrapping multiply-add) or, if two different rows have the
+    same key, in lexicographic order."""
+    from deepsphere.experiments.shapes._repair_loops import group_rows, sort_ties
+
     if len(rows) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    # one int64 per row (wrapping multiply-add), then checked: a collision falls back to lexsort
-    with np.errstate(over="ignore"):
-        key = rows[:, 0] * np.int64(-7046029254386353131)
-        for j in range(1, rows.shape[1]):
-            key = (key ^ rows[:, j]) * np.int64(-4658895280553007687)
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    if (rows[first][inverse] == rows).all():
-        return inverse.ravel(), first
-    order = np.lexsort(rows.T[::-1])  # stable: a group's first index comes first
-    srt = rows[order]
-    new = np.empty(len(rows), bool)
-    new[0] = True
-    np.any(srt[1:] != srt[:-1], axis=1, out=new[1:])
-    inverse = np.empty(len(rows), np.int64)
-    inverse[order] = np.cumsum(new) - 1
-    return inverse, order[new]
+    group, first, key, collided = group_rows(np.ascontiguousarray(rows, np.int64))
+    # the groups are distinct rows with (unless collided) distinct keys: one order either way
+    if collided:
+        distinct = np.ascontiguousarray(rows[first], np.int64)
+        order = np.argsort(distinct[:, 0])
+        sort_ties(distinct, order)  # as np.lexsort(distinct.T[::-1]), faster
+    else:
+        order = np.argsort(key)
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[group], first[order]
 
 
 def _compact(vertices: np.ndarray, faces: np.ndarray):
@@ -71,31 +77,47 @@ def _compact(vertices: np.ndarray, faces: np.ndarray):
     return vertices[used], renumber[faces]
 
 
+def _nondegenerate(v: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """Whether each face is not degenerate: both edges from its first vertex, and the height on
+    each, above 1e-8 (as this formula computes them: a compiled test settles the faces far from
+    the threshold, the formula the others)."""
+    from deepsphere.experiments.shapes._repair_loops import surely_nondegenerate
+
+    ok = surely_nondegenerate(v, f, _DEGENERATE)
+    rest = np.flatnonzero(~ok)
+    if len(rest):
+        g = f[rest]
+        a = v[g[:, 1]] - v[g[:, 0]]
+        b = v[g[:, 2]] - v[g[:, 0]]
+        area2 = np.linalg.norm(np.cross(a, b), axis=1)
+        la, lb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ok[rest] = ((la > _DEGENERATE) & (lb > _DEGENERATE) & (area2 / la > _DEGENERATE)
+                        & (area2 / lb > _DEGENERATE))
+    return ok
+
+
 def clean_arrays(vertices, faces, name: str):
     """``(vertices float64, faces int64)`` cleaned as the module docstring says."""
-    v = np.array(vertices, dtype=np.float64)
-    f = np.array(faces, dtype=np.int64)
+    from deepsphere.experiments.shapes._repair_loops import first_faces
+
+    v = np.asarray(vertices, dtype=np.float64)
+    f = np.asarray(faces, dtype=np.int64)
     if v.ndim != 2 or v.shape[1] != 3 or f.ndim != 2 or f.shape[1] != 3:
         raise ValueError(f"{name}: vertices must be (n, 3) and faces (m, 3), got {v.shape} and "
                          f"{f.shape}")
     if len(f) and (f.min() < 0 or f.max() >= len(v)):
         raise ValueError(f"{name}: a face refers to a vertex that does not exist")
-    f = f[np.isfinite(v).all(axis=1)[f].all(axis=1)]
+    finite = np.isfinite(v).all(axis=1)
+    if not finite.all():
+        f = f[finite[f].all(axis=1)]
     # merge the (referenced, finite) vertices that agree to 8 decimals
     v, f = _compact(v, f)
     if len(f):
         inverse, first = _group_rows(np.round(v * 10.0**_MERGE_DIGITS).astype(np.int64))
         v, f = v[first], inverse[f]
-        # degenerate: an edge from the first vertex, or the height on it, not above 1e-8
-        a = v[f[:, 1]] - v[f[:, 0]]
-        b = v[f[:, 2]] - v[f[:, 0]]
-        area2 = np.linalg.norm(np.cross(a, b), axis=1)
-        la, lb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ok = ((la > _DEGENERATE) & (lb > _DEGENERATE) & (area2 / la > _DEGENERATE)
-                  & (area2 / lb > _DEGENERATE))
-        f = f[ok]
-        f = f[np.sort(_group_rows(np.sort(f, axis=1))[1])]  # duplicates: the first one stays
+        f = f[_nondegenerate(v, f)]
+        f = f[first_faces(f)]  # duplicates (the same vertices in any order): the first stays
         v, f = _compact(v, f)
     if len(f) == 0:
         raise ValueError(f"{name}: no face left after removing degenerate faces")
@@ -105,21 +127,26 @@ def clean_arrays(vertices, faces, name: str):
 
 def _edges(f: np.ndarray):
     """Directed edges ``(3 m, 2)`` (edge ``k`` of face ``k // 3``: v0 v1, v1 v2, v2 v0), the
-    undirected group of each, the group sizes, and the pairs ``(a, b)`` of edge indices of the
-    groups of exactly two edges."""
+    undirected group of each (numbered in order of first occurrence), the group sizes, and the
+    pairs ``(a, b)`` (``a < b``) of edge indices of the groups of exactly two edges."""
+    from deepsphere.experiments.shapes._repair_loops import edge_groups
+
     e = f[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
-    key = np.minimum(e[:, 0], e[:, 1]) * (int(f.max()) + 1) + np.maximum(e[:, 0], e[:, 1])
+    return (e, *edge_groups(np.ascontiguousarray(f, np.int64)))
+
+
+def _sorted_pairs(e: np.ndarray, n: int):
+    """The pairs ``(a, b)`` of :func:`_edges` ordered as an (unstable) argsort of the edge keys
+    leaves them: the breadth-first forest of :func:`orient` follows this order."""
+    key = np.minimum(e[:, 0], e[:, 1]) * n + np.maximum(e[:, 0], e[:, 1])
     order = np.argsort(key)
     ks = key[order]
     new = np.empty(len(ks), bool)
     new[0] = True
     np.not_equal(ks[1:], ks[:-1], out=new[1:])
     starts = np.flatnonzero(new)
-    counts = np.diff(np.append(starts, len(ks)))
-    group = np.empty(len(ks), np.int64)
-    group[order] = np.cumsum(new) - 1
-    two = starts[counts == 2]
-    return e, group, counts, order[two], order[two + 1]
+    two = starts[np.diff(np.append(starts, len(ks))) == 2]
+    return order[two], order[two + 1]
 
 
 def orient(v: np.ndarray, f: np.ndarray):
@@ -127,16 +154,20 @@ def orient(v: np.ndarray, f: np.ndarray):
     the faces, with ``(edges, group, counts, flip)`` of the faces before (the groups do not
     change; a flipped face's edges are reversed)."""
     from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import breadth_first_order, connected_components
+    from scipy.sparse.csgraph import breadth_first_order
+
+    from deepsphere.experiments.shapes._repair_loops import components, open_parts, part_volumes
 
     m = len(f)
     e, group, counts, a, b = _edges(f)
     fa, fb = a // 3, b // 3
     same = e[a, 0] == e[b, 0]  # the shared edge runs the same way in both: one must flip
-    n_comp, comp = connected_components(
-        coo_matrix((np.ones(len(fa)), (fa, fb)), shape=(m, m)), directed=False)
+    n_comp, comp = components(fa, fb, m)
     flip = np.zeros(m, bool)
     if same.any():
+        a, b = _sorted_pairs(e, int(f.max()) + 1)
+        fa, fb = a // 3, b // 3
+        same = e[a, 0] == e[b, 0]
         # a breadth-first forest from a super-root (node m) linked to the first face of each
         # component; a face's flip is the parity of "same" edges on its path to the root
         roots = np.unique(comp, return_index=True)[1]
@@ -165,14 +196,18 @@ def orient(v: np.ndarray, f: np.ndarray):
         flip ^= majority[comp]
         same ^= flip[fa] ^ flip[fb]
     # closed components: every edge of their faces in a group of two, consistently wound
-    open_face = (counts[group] != 2).reshape(-1, 3).any(axis=1)
-    bad = np.bincount(comp, weights=open_face, minlength=n_comp) > 0
-    bad |= np.bincount(comp[fa], weights=same, minlength=n_comp) > 0
-    bad |= np.bincount(comp, minlength=n_comp) < 4
-    v0, v1, v2 = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
-    volume = np.einsum("ij,ij->i", v0, np.cross(v1, v2))
-    volume[flip] *= -1
-    inverted = ~bad & (np.bincount(comp, weights=volume, minlength=n_comp) < 0)
+    closed = ~open_parts(comp, n_comp, group, counts, fa, same)
+    volume = np.zeros(n_comp)
+    if closed.any():
+        volume, bound = part_volumes(v, f, comp, n_comp, flip)
+        unsure = closed & ~(np.abs(volume) > bound)
+        if unsure.any():  # numpy's sums, whose signs the compiled ones did not settle
+            rest = np.flatnonzero(unsure[comp])
+            g = f[rest]
+            term = np.einsum("ij,ij->i", v[g[:, 0]], np.cross(v[g[:, 1]], v[g[:, 2]]))
+            term[flip[rest]] *= -1
+            volume[unsure] = np.bincount(comp[rest], weights=term, minlength=n_comp)[unsure]
+    inverted = closed & (volume < 0)
     flip ^= inverted[comp]
     if flip.any():
         f = f.copy()
