@@ -34,6 +34,18 @@ def _box(rng, h):
     return mesh.subdivide().subdivide()
 
 
+# tower and lying_tower: long boxes standing and lying (their long axis vertical, or along x
+# before the z rotation): orientation-related classes, as in aligned real data
+def _tower(rng, h):
+    mesh = trimesh.creation.box(extents=[_u(rng, .35, .5), _u(rng, .35, .5), _u(rng, 1.2, 1.6) * h])
+    return mesh.subdivide().subdivide()
+
+
+def _lying_tower(rng, h):
+    mesh = trimesh.creation.box(extents=[_u(rng, 1.2, 1.6) * h, _u(rng, .35, .5), _u(rng, .35, .5)])
+    return mesh.subdivide().subdivide()
+
+
 def _cylinder(rng, h):
     return trimesh.creation.cylinder(radius=_u(rng, .3, .7), height=_u(rng, .6, 1.6) * h, sections=32)
 
@@ -121,6 +133,8 @@ def _cross(rng, h):
 
 #: The shape families, in class order (one per class; ``flat_top`` families can lose a "lid").
 FAMILIES: dict[str, Family] = {
+    "tower": Family(_tower, True),
+    "lying_tower": Family(_lying_tower, True),
     "box": Family(_box, True),
     "cylinder": Family(_cylinder, True),
     "cone": Family(_cone, False),

@@ -1,7 +1,10 @@
 """Seeded stand-in datasets for ModelNet40 and SHREC'17, in the real on-disk layouts.
 
 Shapes. One parametric family per class (:data:`FAMILIES`), built from ``trimesh.creation``
-primitives: box, cylinder, cone, torus, capsule, ellipsoid, pyramid, hex_prism, tube (hollow
+primitives: tower (a tall square box) and lying_tower (a long box lying on its side: the same
+kind of shape as the tower, told apart only by how it sits relative to "up", as aligned real
+classes often are; first, so that every stand-in of 2 classes or more has that pair), box,
+cylinder, cone, torus, capsule, ellipsoid, pyramid, hex_prism, tube (hollow
 cylinder), table (a slab on a leg), snowman (two stacked spheres), ice_cream (a sphere on an
 inverted cone), dumbbell (a bar with two balls) and cross (two crossing slabs); the unions are
 plain concatenations of the two meshes (overlapping, as many real models). Every mesh gets
