@@ -82,3 +82,41 @@ def dead():
 def new_dead_host():
     """``new_dead_host() -> url``: another dead host per call."""
     return closed_port_url
+
+
+# ----------------------------------------------------------------------- workflow runs
+_ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+_WORKFLOW_FILES = ("Snakefile", "rules", "scripts", "config", "envs", "profiles")
+
+
+def _run_snakemake(*args, cwd=_ROOT, timeout=900):
+    """Run this environment's ``snakemake`` with ``args`` in ``cwd``; the completed process."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.run([str(Path(sys.executable).parent / "snakemake"), *map(str, args)],
+                          cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.fixture
+def snakemake_cli():
+    """``snakemake_cli(*args, cwd=<repository>, timeout=900)``: run the workflow's CLI."""
+    return _run_snakemake
+
+
+@pytest.fixture
+def workflow_copy(tmp_path):
+    """A temporary folder holding a copy of the workflow (Snakefile, rules, scripts, config,
+    envs, profiles): end-to-end runs never write into the repository."""
+    import shutil
+
+    for name in _WORKFLOW_FILES:
+        src = _ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, tmp_path / name)
+        elif src.exists():
+            shutil.copy2(src, tmp_path / name)
+    return tmp_path

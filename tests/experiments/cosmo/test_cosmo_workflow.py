@@ -8,10 +8,6 @@ frames for the checks, and the files a real workflow run leaves on disk.
 from __future__ import annotations
 
 import math
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import healpy as hp
@@ -24,7 +20,6 @@ from deepsphere.experiments.cosmo import plan
 from deepsphere.experiments.cosmo.results import acceptance_checks, paper_grid, paper_table2
 
 ROOT = Path(__file__).resolve().parents[3]
-BIN = Path(sys.executable).parent
 
 
 def _cosmo(path="config/config.yaml") -> dict:
@@ -177,20 +172,14 @@ def test_checks_fail_on_missing_runs():
 
 
 # --------------------------------------------------------------------------- workflow
-def _snakemake(*args, cwd, timeout=900):
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.run([str(BIN / "snakemake"), *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout, env=env)
-
-
 COSMO_TARGETS = ["results/cosmo/tables/table2.md", "results/cosmo/tables/grid.md",
                  "results/cosmo/tables/checks.md", "results/cosmo/figures/cost_accuracy.png",
                  "results/cosmo/figures/example_maps.png"]
 
 
 @pytest.mark.workflow
-def test_paper_dry_run_lists_every_cosmo_run_offline():
-    out = _snakemake("-n", "--configfile", "config/config.yaml", "--", *COSMO_TARGETS, cwd=ROOT,
+def test_paper_dry_run_lists_every_cosmo_run_offline(snakemake_cli):
+    out = snakemake_cli("-n", "--configfile", "config/config.yaml", "--", *COSMO_TARGETS, cwd=ROOT,
                      timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     text = out.stdout + out.stderr
@@ -204,20 +193,11 @@ def test_paper_dry_run_lists_every_cosmo_run_offline():
     assert "results/cosmo/metrics/fcn-knn40-o1-n3.5.json" in text
 
 
-def _copy_workflow(dest: Path) -> None:
-    for name in ("Snakefile", "rules", "scripts", "config", "envs", "profiles"):
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name)
-        elif src.exists():
-            shutil.copy2(src, dest / name)
-
-
 @pytest.mark.slow
 @pytest.mark.workflow
-def test_cosmo_ci_end_to_end(tmp_path):
-    _copy_workflow(tmp_path)
-    out = _snakemake("--cores", "2", "--configfile", "config/test/cosmo-ci.yaml",
+def test_cosmo_ci_end_to_end(workflow_copy, snakemake_cli):
+    tmp_path = workflow_copy
+    out = snakemake_cli("--cores", "2", "--configfile", "config/test/cosmo-ci.yaml",
                      "--directory", tmp_path, cwd=tmp_path, timeout=900)
     assert out.returncode == 0, out.stderr[-5000:]
     assert not (tmp_path / "results").exists()  # the CI config has its own results root

@@ -8,10 +8,6 @@ score frames, and the files a real workflow run leaves on disk.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -24,7 +20,6 @@ from deepsphere.experiments.modelnet40.rules import config_checks
 from deepsphere.models.config import validate_model_config
 
 ROOT = Path(__file__).resolve().parents[3]
-BIN = Path(sys.executable).parent
 
 
 def _section(path="config/config.yaml") -> dict:
@@ -105,15 +100,9 @@ def test_rotation_table_puts_the_tf1_final_numbers_beside_ours():
 
 
 # ----------------------------------------------------------------------------- workflow
-def _snakemake(*args, cwd, timeout=900):
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.run([str(BIN / "snakemake"), *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout, env=env)
-
-
 @pytest.mark.workflow
-def test_paper_dry_run_lists_the_modelnet40_jobs_offline():
-    out = _snakemake("-n", "--configfile", "config/config.yaml", "--",
+def test_paper_dry_run_lists_the_modelnet40_jobs_offline(snakemake_cli):
+    out = snakemake_cli("-n", "--configfile", "config/config.yaml", "--",
                      "results/modelnet40/tables/checks.md", cwd=ROOT, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     text = out.stdout + out.stderr
@@ -125,11 +114,9 @@ def test_paper_dry_run_lists_the_modelnet40_jobs_offline():
 
 @pytest.mark.slow
 @pytest.mark.workflow
-def test_modelnet40_ci_end_to_end(tmp_path):
-    for name in ("Snakefile", "rules", "scripts", "config", "envs", "profiles"):
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, tmp_path / name)
-    out = _snakemake("--cores", "2", "--configfile", "config/test/modelnet40-ci.yaml",
+def test_modelnet40_ci_end_to_end(workflow_copy, snakemake_cli):
+    tmp_path = workflow_copy
+    out = snakemake_cli("--cores", "2", "--configfile", "config/test/modelnet40-ci.yaml",
                      "--directory", tmp_path, cwd=tmp_path, timeout=900)
     assert out.returncode == 0, out.stderr[-5000:]
     root = tmp_path / "results-ci/modelnet40"

@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -29,7 +25,6 @@ from deepsphere.experiments.shrec17.retrieval import score_predictions
 from deepsphere.experiments.shrec17.rules import config_checks
 
 ROOT = Path(__file__).resolve().parents[3]
-BIN = Path(sys.executable).parent
 
 
 def _section(path="config/config.yaml") -> dict:
@@ -155,15 +150,9 @@ def test_checks():
     assert bad == {"above_chance": False, "retrieval_above_chance": False}
 
 
-def _snakemake(*args, cwd, timeout=900):
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.run([str(BIN / "snakemake"), *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout, env=env)
-
-
 @pytest.mark.workflow
-def test_paper_dry_run_lists_the_shrec17_jobs_offline():
-    out = _snakemake("-n", "--configfile", "config/config.yaml", "--",
+def test_paper_dry_run_lists_the_shrec17_jobs_offline(snakemake_cli):
+    out = snakemake_cli("-n", "--configfile", "config/config.yaml", "--",
                      "results/shrec17/tables/table4.md", cwd=ROOT, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     text = out.stdout + out.stderr
@@ -174,11 +163,9 @@ def test_paper_dry_run_lists_the_shrec17_jobs_offline():
 
 @pytest.mark.slow
 @pytest.mark.workflow
-def test_shrec17_ci_end_to_end(tmp_path):
-    for name in ("Snakefile", "rules", "scripts", "config", "envs", "profiles"):
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, tmp_path / name)
-    out = _snakemake("--cores", "2", "--configfile", "config/test/shrec17-ci.yaml",
+def test_shrec17_ci_end_to_end(workflow_copy, snakemake_cli):
+    tmp_path = workflow_copy
+    out = snakemake_cli("--cores", "2", "--configfile", "config/test/shrec17-ci.yaml",
                      "--directory", tmp_path, cwd=tmp_path, timeout=900)
     assert out.returncode == 0, out.stderr[-5000:]
     root = tmp_path / "results-ci/shrec17"

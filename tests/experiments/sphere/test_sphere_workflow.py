@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import pandas as pd
 import pytest
 import yaml
 
 from deepsphere.experiments.sphere.rules import SpherePaths
 
-ROOT = Path(__file__).resolve().parents[3]
-BIN = Path(sys.executable).parent
-
 
 @pytest.mark.slow
 @pytest.mark.workflow
-def test_sphere_ci_end_to_end(tmp_path):
-    for name in ("Snakefile", "rules", "scripts", "config", "envs", "profiles"):
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, tmp_path / name)
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    out = subprocess.run([str(BIN / "snakemake"), "--cores", "2", "--configfile",
-                          "config/test/sphere-ci.yaml"], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=900, env=env)
+def test_sphere_ci_end_to_end(workflow_copy, snakemake_cli):
+    tmp_path = workflow_copy
+    out = snakemake_cli("--cores", "2", "--configfile", "config/test/sphere-ci.yaml",
+                        cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-5000:]
     config = yaml.safe_load((tmp_path / "config/test/sphere-ci.yaml").read_text())
     paths = SpherePaths({"results": "results-ci"}, config["sphere"])
