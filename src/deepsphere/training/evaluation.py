@@ -20,7 +20,10 @@ def _collect(data):
         return data[0], np.asarray(data[1])
     if isinstance(data, ArrayBatches) and data.y is not None and not data.shuffle:
         return data, np.asarray(data.y)
-    raise ValueError("evaluate: data must be (x, y) arrays or ArrayBatches(shuffle=False) with y")
+    if isinstance(data, keras.utils.PyDataset) and hasattr(data, "labels"):
+        return data, np.asarray(data.labels())  # a stream; labels() refuses a shuffled one
+    raise ValueError("evaluate: data must be (x, y) arrays, ArrayBatches(shuffle=False) with y, "
+                     "or an unshuffled stream with labels() (e.g. ShardBatches)")
 
 
 def group_mean_scores(scores: np.ndarray, y: np.ndarray, groups) -> tuple[np.ndarray, np.ndarray,
@@ -76,7 +79,8 @@ def evaluate(
         model: a ``keras.Model`` or the path of a ``.keras`` file.
         data: ``(x, y)``, ``x``: ``(n, vertices, channels)``; ``y``: ``(n,)`` labels
             (classification), ``(n, vertices)`` labels (segmentation) or targets of the model's
-            output size (regression); or ``ArrayBatches(shuffle=False)`` (e.g. fixed test noise).
+            output size (regression); or ``ArrayBatches(shuffle=False)`` (e.g. fixed test noise),
+            or an unshuffled ``PyDataset`` stream with ``labels()`` (``ShardBatches``).
         task: ``classification`` | ``segmentation`` (adds AP per class and mAP over
             ``map_classes``) | ``regression``.
         out_path: the JSON file, conventionally next to the model (``<model>.metrics.json``),

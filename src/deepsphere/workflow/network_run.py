@@ -32,8 +32,12 @@ __all__ = ["NetworkData", "run_network"]
 
 @dataclass(frozen=True)
 class NetworkData:
-    """Train, validation and test ``(x, y)`` arrays in the model's input shape.
+    """Train, validation and test ``(x, y)`` arrays in the model's input shape, or streams.
 
+    A stream is a ``keras.utils.PyDataset`` with ``n_samples``, ``first_batch()`` (the inputs
+    of its first batch, for timing) and, for the test set, ``labels()`` and no shuffling (e.g.
+    :class:`deepsphere.training.streams.ShardBatches`): data too large for memory.
+    ``map_classes``: segmentation: the classes the mAP averages over (all if None).
     ``test_groups``: ``(n_test,)`` the object of each test row (its augmented copies share
     it): the softmax is averaged per object (classification). ``test_ids``: one id per test
     object (per group), written with the predictions. ``extra_tests``: more test sets, ``{name:
@@ -46,11 +50,23 @@ class NetworkData:
     test_groups: np.ndarray | None = None
     test_ids: list | None = None
     extra_tests: dict = field(default_factory=dict)
+    map_classes: tuple | None = None
 
     def counts(self) -> dict:
-        return {"train": len(self.train[1]), "val": 0 if self.val is None else len(self.val[1]),
-                "test": len(self.test[1]),
+        return {"train": _n_samples(self.train),
+                "val": 0 if self.val is None else _n_samples(self.val),
+                "test": _n_samples(self.test),
                 **{f"test.{k}": len(v[1]) for k, v in self.extra_tests.items()}}
+
+
+def _n_samples(data) -> int:
+    """Samples of ``(x, y)`` arrays or of a stream (its ``n_samples``)."""
+    return int(data.n_samples) if hasattr(data, "n_samples") else len(data[1])
+
+
+def _timing_inputs(test):
+    """Inputs to time the model on: the test arrays, or a stream's first batch."""
+    return test.first_batch() if hasattr(test, "first_batch") else test[0]
 
 
 def _model_factory(spec: RunSpec):
@@ -84,12 +100,13 @@ def run_network(spec: RunSpec | dict, inputs: dict, *, metrics_path, model_path,
     bs = spec.config["training"]["batch_size"]
     metrics = evaluate(result.model, data.test, task=spec.task, out_path=metrics_path,
                        config=spec.config, batch_size=bs, groups=data.test_groups,
-                       predictions_path=predictions_path, ids=data.test_ids)
+                       predictions_path=predictions_path, ids=data.test_ids,
+                       map_classes=data.map_classes)
     extra = {}
     for name, (x, y, groups) in data.extra_tests.items():
         extra[name] = evaluate(result.model, (x, y), task=spec.task, out_path=None,
                                batch_size=bs, groups=groups)
-    timing = time_per_sample(result.model.predict_on_batch, data.test[0], bs,
+    timing = time_per_sample(result.model.predict_on_batch, _timing_inputs(data.test), bs,
                              spec.timing_repeats)
     record = json.loads(Path(metrics_path).read_text())
     trainable = int(sum(np.prod(v.shape) for v in result.model.trainable_weights))

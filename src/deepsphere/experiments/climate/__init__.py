@@ -1,0 +1,1 @@
+"""Climate: segmentation of tropical cyclones (TC) and atmospheric rivers (AR) on the level-5 icosphere (ICLR 2020 Tables 3, 5-7)."""
