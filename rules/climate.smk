@@ -13,7 +13,7 @@ from deepsphere.experiments.climate import rules as climate_rules
 CLIMATE = config["climate"]
 CLIMATE_PATHS = climate_rules.ClimatePaths(ROOTS, CLIMATE["source"])
 CLIMATE_RUNS = register_runs(climate_rules.run_specs(config, CLIMATE_PATHS))
-CLIMATE_FIGURE_RUN = climate_rules.figure_run(CLIMATE)
+CLIMATE_FIGURE_RUNS = climate_rules.figure_runs(CLIMATE)
 TARGETS["climate"] = climate_rules.targets(CLIMATE_PATHS)
 
 
@@ -182,7 +182,7 @@ rule climate_tables:
 
 rule climate_map_figure:
     input:
-        predictions=CLIMATE_PATHS.predictions(CLIMATE_FIGURE_RUN),
+        predictions=[CLIMATE_PATHS.predictions(r) for r in CLIMATE_FIGURE_RUNS],
         test=CLIMATE_PATHS.shards("test"),
     output:
         f"{CLIMATE_PATHS.results}/figures/map.png",
@@ -193,9 +193,9 @@ rule climate_map_figure:
         "../envs/deepsphere.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=lambda wildcards: climate_rules.figure_mem_mb(CLIMATE),
         runtime=10,
     params:
-        run=CLIMATE_FIGURE_RUN,
+        runs=CLIMATE_FIGURE_RUNS,
     script:
         "../scripts/climate_map_figure.py"

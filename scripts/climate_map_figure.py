@@ -1,4 +1,5 @@
-"""One test map: TMQ, the true and the predicted labels (rule climate_map_figure)."""
+"""One test map: TMQ, the true labels and the labels each run predicts (rule
+climate_map_figure)."""
 
 import logging
 
@@ -6,6 +7,6 @@ from deepsphere.experiments.climate.figures import map_figure
 from deepsphere.workflow.logs import log_to_file
 
 with log_to_file(snakemake.log[0]):
-    name = map_figure(snakemake.input.predictions, snakemake.input.test, snakemake.output[0],
-                      run=snakemake.params.run)
+    name = map_figure(list(snakemake.input.predictions), snakemake.params.runs,
+                      snakemake.input.test, snakemake.output[0])
     logging.info("map figure: %s", name)

@@ -78,7 +78,7 @@ CL = {
     "runs": [{"architecture": "main", "loss": "weighted", "seeds": 2},
              {"architecture": "jiang", "loss": "nonweighted", "seeds": 1}],
     "training": {"epochs": 2, "batch_size": 4, "learning_rate": 1e-3, "keep": "last"},
-    "timing": {"repeats": 1}, "figure": {"run": None}, "acceptance": {"architecture": "main"},
+    "timing": {"repeats": 1}, "figure": {"runs": None}, "acceptance": {"architecture": "main"},
 }
 
 
@@ -101,11 +101,13 @@ def test_config_checks_name_the_keys():
     assert climate_rules.config_checks({"climate": CL}) == []
     bad = {**CL, "runs": CL["runs"] + [{"architecture": "wide", "loss": "weighted", "seeds": 1}],
            "architectures": {**CL["architectures"], "odd": {"F": [1, 2], "pool": [1]}},
-           "figure": {"run": "nope"}}
+           "figure": {"runs": ["nope"]}}
     errors = "\n".join(climate_rules.config_checks({"climate": bad}))
     assert "climate.runs[2].architecture" in errors
     assert "climate.architectures.odd.F" in errors
     small = {**CL, "standin": {"n_train": 2, "n_val": 2, "n_test": 2}}
     assert "climate.standin.n_train" in "".join(climate_rules.config_checks({"climate": small}))
-    figure = {**CL, "figure": {"run": "nope"}}
-    assert "climate.figure.run" in "".join(climate_rules.config_checks({"climate": figure}))
+    figure = {**CL, "figure": {"runs": ["main-weighted-s0", "nope"]}}
+    assert "climate.figure.runs': ['nope']" in "".join(
+        climate_rules.config_checks({"climate": figure}))
+    assert climate_rules.figure_runs(CL) == ["main-weighted-s0", "jiang-nonweighted-s0"]

@@ -18,7 +18,7 @@ from deepsphere.io.shards import open_store
 @pytest.fixture(scope="module")
 def unpacked(tmp_path_factory):
     root = tmp_path_factory.mktemp("climate")
-    write_standin(root / "raw", n_train=6, n_val=2, n_test=2, seed=3)
+    write_standin(root / "raw", n_train=6, n_val=2, n_test=2, seed=4)  # seed 4: has TC
     record = preprocess.unpack_maps(root / "raw/climate_sphere_l5.zip", root / "interim",
                                     record=root / "interim/maps.json")
     assert record["n_files"] == 10

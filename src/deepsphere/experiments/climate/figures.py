@@ -1,5 +1,5 @@
-"""The climate map figure: one test map's TMQ, its true labels and a run's predicted labels, on
-a Mollweide projection of the level-5 icosphere's vertices."""
+"""The climate map figure: one test map's TMQ, its true labels and the labels each given run
+predicts, on a Mollweide projection of the level-5 icosphere's vertices."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ def choose_map(labels: np.ndarray) -> int:
     return int(np.lexsort((-np.arange(len(labels)), ar, tc))[-1])
 
 
-def map_figure(predictions_path, test_store, out_path: str | os.PathLike, *,
-               run: str = "") -> str:
-    """Draw the map :func:`choose_map` picks; returns its file name."""
+def map_figure(predictions_paths, runs, test_store, out_path: str | os.PathLike) -> str:
+    """Draw the test map :func:`choose_map` picks, with the predictions of each run
+    (``predictions_paths``: their ``predictions.npz``, in the order of ``runs``); returns the
+    map's file name."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -32,27 +33,36 @@ def map_figure(predictions_path, test_store, out_path: str | os.PathLike, *,
     from deepsphere.io.shards import open_store
     from deepsphere.reporting.figures import save_figure
 
-    with np.load(predictions_path) as f:
-        scores, labels = f["scores"], f["labels"]
+    predicted = []
+    for path in predictions_paths:
+        with np.load(path) as f:
+            predicted.append((np.argmax(f["scores"], axis=-1), f["labels"]))
+    labels = predicted[0][1]
+    if any(not np.array_equal(lab, labels) for _, lab in predicted):
+        raise ValueError(f"{list(map(str, predictions_paths))}: the runs' test labels differ: "
+                         "rerun them on the current test store")
     i = choose_map(labels)
     with open_store(test_store) as store:
         if store.n_samples != len(labels):
-            raise ValueError(f"{predictions_path} holds {len(labels)} test maps but {test_store} "
-                             f"{store.n_samples}: rerun the run on the current test store")
+            raise ValueError(f"{predictions_paths[0]} holds {len(labels)} test maps but "
+                             f"{test_store} {store.n_samples}: rerun the run on the current "
+                             "test store")
         x, y = store.read(np.array([i]))
         name = store.names[i]
     if not np.array_equal(y[0], labels[i]):
-        raise ValueError(f"{predictions_path}: the labels of map {i} differ from the test "
+        raise ValueError(f"{predictions_paths[0]}: the labels of map {i} differ from the test "
                          "store's: the predictions are of another test set")
     s = icosahedral_sampling(5)
     lon = np.angle(np.exp(1j * s.lon))  # (-pi, pi] for Mollweide
     lat = s.lat
     tmq = x[0, CHANNELS.index("TMQ")]
     cmap = ListedColormap(_LABEL_COLOURS)
-    fig, axes = plt.subplots(1, 3, figsize=(15, 3.6), subplot_kw={"projection": "mollweide"})
+    n = 2 + len(runs)
+    fig, axes = plt.subplots(1, n, figsize=(5 * n, 3.6), subplot_kw={"projection": "mollweide"})
     panels = [(tmq, "viridis", f"TMQ (kg/m²) of {name}", None),
               (labels[i], cmap, "true labels", (0, 2)),
-              (np.argmax(scores[i], axis=-1), cmap, f"predicted labels ({run})", (0, 2))]
+              *[(pred[i], cmap, f"predicted: {run}", (0, 2))
+                for (pred, _), run in zip(predicted, runs, strict=True)]]
     for ax, (values, colours, title, limits) in zip(axes, panels, strict=True):
         vmin, vmax = limits if limits else (None, None)
         sc = ax.scatter(lon, lat, c=values, s=2.5, cmap=colours, vmin=vmin, vmax=vmax,
@@ -64,6 +74,6 @@ def map_figure(predictions_path, test_store, out_path: str | os.PathLike, *,
             fig.colorbar(sc, ax=ax, orientation="horizontal", fraction=0.05, pad=0.05)
     handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=n)
                for c, n in zip(_LABEL_COLOURS, CLASSES, strict=True)]
-    axes[2].legend(handles=handles, loc="lower right", fontsize=7, framealpha=0.8)
+    axes[-1].legend(handles=handles, loc="lower right", fontsize=7, framealpha=0.8)
     save_figure(fig, out_path)
     return name

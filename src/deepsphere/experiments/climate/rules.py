@@ -10,7 +10,7 @@ from deepsphere.experiments.climate.sources import SPLIT_SIZES, SPLITS, manual_m
 from deepsphere.workflow.resources import arrays_mem_mb
 from deepsphere.workflow.runs import NETWORK, RunSpec
 
-__all__ = ["ClimatePaths", "config_checks", "expected_maps", "figure_run", "run_mem_mb",
+__all__ = ["ClimatePaths", "config_checks", "expected_maps", "figure_mem_mb", "figure_runs", "run_mem_mb",
            "run_specs", "split_maps", "targets", "unpack_inputs"]
 
 EXPERIMENT = plan.EXPERIMENT
@@ -68,15 +68,23 @@ def expected_maps(cl: Mapping, split: str) -> int:
 
 
 def run_mem_mb(cl: Mapping) -> int:
-    """A run: the test predictions (maps x vertices x 3 float32, about three copies while
-    scored), the test labels, the AP's sort over every test vertex (float64 scores and an
-    index), plus the model and a window of batches."""
+    """A run's host memory: the test predictions (maps x vertices x 3 float32, about three
+    copies while scored), the AP's sort over every test vertex (float64 scores and an index),
+    and the activations of a batch (an allowance of 256 values per vertex and sample, 8 copies
+    for the Chebyshev terms and gradients: on a CPU run they live in host memory)."""
     n_test = split_maps(cl)["test"]
     values = n_test * _VERTICES
     scores = arrays_mem_mb(values * _CLASSES, copies=3.0)
     ap = arrays_mem_mb(values, bytes_per_value=8, copies=4.0)
-    batch = arrays_mem_mb(int(cl["training"]["batch_size"]) * _VERTICES * 512, copies=8.0)
+    batch = arrays_mem_mb(int(cl["training"]["batch_size"]) * _VERTICES * 256, copies=8.0)
     return int(scores + ap + batch + 2000)
+
+
+def figure_mem_mb(cl: Mapping) -> int:
+    """The map figure: every figure run's test probabilities, one at a time, and their labels."""
+    values = split_maps(cl)["test"] * _VERTICES
+    return int(arrays_mem_mb(values * _CLASSES, copies=2.0)
+               + arrays_mem_mb(values, bytes_per_value=9, copies=len(figure_runs(cl))) + 1000)
 
 
 def run_specs(config: Mapping, paths: ClimatePaths) -> list[RunSpec]:
@@ -106,11 +114,16 @@ def targets(paths: ClimatePaths) -> list[str]:
     return tables + [f"{paths.results}/figures/map.png"]
 
 
-def figure_run(cl: Mapping) -> str:
-    """The run whose test predictions the map figure shows: ``climate.figure.run``, else the
-    first run."""
-    wanted = cl["figure"].get("run")
-    return wanted or plan.planned_runs(cl)[0].run_id
+def figure_runs(cl: Mapping) -> list[str]:
+    """The runs whose test predictions the map figure shows beside the truth:
+    ``climate.figure.runs``, else the first run of each loss."""
+    wanted = cl["figure"].get("runs")
+    if wanted:
+        return list(wanted)
+    first = {}
+    for run in plan.planned_runs(cl):
+        first.setdefault(run.loss, run.run_id)
+    return list(first.values())
 
 
 def config_checks(config: Mapping) -> list[str]:
@@ -138,10 +151,10 @@ def config_checks(config: Mapping) -> list[str]:
             errors.append(f"config key '{key}.pool': {sum(pool)} levels dropped from level 5; "
                           "at most 5 (level 0 is the icosahedron)")
     runs = {r.run_id for r in plan.planned_runs(cl)} if not errors else set()
-    wanted = cl["figure"].get("run")
-    if wanted and runs and wanted not in runs:
-        errors.append(f"config key 'climate.figure.run' ({wanted!r}) is not a planned run; "
-                      f"choose one of {sorted(runs)}")
+    unknown = [r for r in cl["figure"].get("runs") or [] if runs and r not in runs]
+    if unknown:
+        errors.append(f"config key 'climate.figure.runs': {unknown} are not planned runs; "
+                      f"choose among {sorted(runs)}")
     if cl["source"] == "standin":
         batch = int(cl["training"]["batch_size"])
         if cl["standin"]["n_train"] < batch:
