@@ -120,3 +120,25 @@ def workflow_copy(tmp_path):
         elif src.exists():
             shutil.copy2(src, tmp_path / name)
     return tmp_path
+
+
+# ----------------------------------------------------------------------- training runs
+@pytest.fixture
+def kill_at():
+    """``kill_at(epoch, batch)``: a Keras callback that simulates a kill (raises
+    KeyboardInterrupt) inside epoch ``epoch`` (0-based) after batch ``batch``."""
+    import keras
+
+    class KillAt(keras.callbacks.Callback):
+        def __init__(self, epoch, batch):
+            super().__init__()
+            self.kill_epoch, self.kill_batch, self.current = epoch, batch, None
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.current = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.current == self.kill_epoch and batch == self.kill_batch:
+                raise KeyboardInterrupt("simulated kill")
+
+    return KillAt

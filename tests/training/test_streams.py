@@ -193,22 +193,7 @@ def _weights(model):
     return [np.asarray(w) for w in model.get_weights()]
 
 
-class _KillAt(keras.callbacks.Callback):
-    """Simulates a kill: raises inside epoch ``epoch`` (0-based) after batch ``batch``."""
-
-    def __init__(self, epoch, batch):
-        super().__init__()
-        self.kill_epoch, self.kill_batch, self.current = epoch, batch, None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.current = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.current == self.kill_epoch and batch == self.kill_batch:
-            raise KeyboardInterrupt("simulated kill")
-
-
-def test_fit_resume_after_kill_and_predict(store_path, tmp_path):
+def test_fit_resume_after_kill_and_predict(store_path, tmp_path, kill_at):
     """fit with a ShardBatches train set; a run killed in epoch 2 resumes to the same weights."""
     cfg = {"seed": 3, "training": {"epochs": 2, "batch_size": 16, "learning_rate": 0.01,
                                    "keep": "last"}}
@@ -223,7 +208,7 @@ def test_fit_resume_after_kill_and_predict(store_path, tmp_path):
     assert np.isfinite(ref.history[-1]["loss"]) and "val_loss" in ref.history[-1]
     with pytest.raises(KeyboardInterrupt):
         fit(cfg, *data(), out_dir=tmp_path / "b", model=_model, verbose=0,
-            callbacks=[_KillAt(epoch=1, batch=1)])
+            callbacks=[kill_at(epoch=1, batch=1)])
     assert load_checkpoint(tmp_path / "b" / "checkpoints" / "last.npz")[0]["epoch"] == 1
     resumed = fit(cfg, *data(), out_dir=tmp_path / "b", model=_model, verbose=0)
     assert resumed.resumed_from_epoch == 1

@@ -64,21 +64,6 @@ def _weights(model):
     return [np.asarray(w) for w in model.get_weights()]
 
 
-class _KillAt(keras.callbacks.Callback):
-    """Simulates a kill: raises inside epoch ``epoch`` (0-based) after batch ``batch``."""
-
-    def __init__(self, epoch, batch):
-        super().__init__()
-        self.kill_epoch, self.kill_batch, self.current = epoch, batch, None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.current = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.current == self.kill_epoch and batch == self.kill_batch:
-            raise KeyboardInterrupt("simulated kill")
-
-
 def test_learning_rate_schedule_matches_closed_form():
     spec = {"schedule": "exponential", "initial": 2e-4, "decay_steps": 1, "decay_rate": 0.999}
     for step in (0, 1, 10, 1440):  # 1440: the cosmo notebook's run, "finish at 4.7e-05"
@@ -91,7 +76,7 @@ def test_learning_rate_schedule_matches_closed_form():
     assert learning_rate_at(0.05, 123) == 0.05
 
 
-def test_same_config_same_weights_and_resume_after_kill(tmp_path):
+def test_same_config_same_weights_and_resume_after_kill(tmp_path, kill_at):
     """Two runs of one config agree; a run killed in epoch 2 and restarted ends the same."""
     x, y = _data()
     cfg = _config()
@@ -109,7 +94,7 @@ def test_same_config_same_weights_and_resume_after_kill(tmp_path):
             (x[:16], y[:16]),
             out_dir=tmp_path / "c",
             model=_factory,
-            callbacks=[_KillAt(epoch=1, batch=2)],
+            callbacks=[kill_at(epoch=1, batch=2)],
             verbose=0,
         )
     assert load_checkpoint(tmp_path / "c" / "checkpoints" / "last.npz")[0]["epoch"] == 1

@@ -74,17 +74,19 @@ def run_mem_mb(cl: Mapping) -> int:
     for the Chebyshev terms and gradients: on a CPU run they live in host memory)."""
     n_test = split_maps(cl)["test"]
     values = n_test * _VERTICES
-    scores = arrays_mem_mb(values * _CLASSES, copies=3.0)
-    ap = arrays_mem_mb(values, bytes_per_value=8, copies=4.0)
-    batch = arrays_mem_mb(int(cl["training"]["batch_size"]) * _VERTICES * 256, copies=8.0)
-    return int(scores + ap + batch + 2000)
+    scores = arrays_mem_mb(values * _CLASSES, copies=3.0, base_mb=0)
+    ap = arrays_mem_mb(values, bytes_per_value=8, copies=4.0, base_mb=0)
+    batch = arrays_mem_mb(int(cl["training"]["batch_size"]) * _VERTICES * 256, copies=8.0,
+                          base_mb=0)
+    return scores + ap + batch + 2000
 
 
 def figure_mem_mb(cl: Mapping) -> int:
     """The map figure: every figure run's test probabilities, one at a time, and their labels."""
     values = split_maps(cl)["test"] * _VERTICES
-    return int(arrays_mem_mb(values * _CLASSES, copies=2.0)
-               + arrays_mem_mb(values, bytes_per_value=9, copies=len(figure_runs(cl))) + 1000)
+    return (arrays_mem_mb(values * _CLASSES, copies=2.0, base_mb=0)
+            + arrays_mem_mb(values, bytes_per_value=9, copies=len(figure_runs(cl)), base_mb=0)
+            + 1000)
 
 
 def run_specs(config: Mapping, paths: ClimatePaths) -> list[RunSpec]:
