@@ -127,6 +127,7 @@ rule climate_shards:
         shards=lambda wildcards: CLIMATE["shards"],
         expected=lambda wildcards: climate_rules.expected_maps(CLIMATE, wildcards.split),
         order_threshold=lambda wildcards: CLIMATE["vertex_order_threshold"],
+        manual_dir=lambda wildcards: CLIMATE["download"]["manual_dir"],
     script:
         "../scripts/climate_shards.py"
 

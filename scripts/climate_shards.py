@@ -11,5 +11,6 @@ with log_to_file(snakemake.log[0]):
                             expected=snakemake.params.expected,
                             samples_per_shard=s["samples_per_shard"],
                             chunk_samples=s["chunk_samples"], compression=s["compression"],
-                            order_threshold=snakemake.params.order_threshold)
+                            order_threshold=snakemake.params.order_threshold,
+                            manual_dir=snakemake.params.manual_dir)
     logging.info("%s", summary)

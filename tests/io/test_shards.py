@@ -171,3 +171,17 @@ def test_bad_samples_are_refused_naming_them(tmp_path):
         ShardWriter(tmp_path / "t", channels=C, vertices=V, compression="zip")
     with pytest.raises(RuntimeError, match="context manager"):
         ShardWriter(tmp_path / "u", channels=C, vertices=V).append(x[0], y[0], "a")
+
+
+def test_a_killed_writers_staging_folder_is_removed_by_the_next(tmp_path):
+    """A writer killed outright (no __exit__) leaves its hidden staging folder; the next writer
+    of the same store removes it (a rerun after a cancelled job does not fill the disk)."""
+    stale = tmp_path / ".store.staging-killed"
+    (stale / "shard-00000.h5").parent.mkdir()
+    (stale / "shard-00000.h5").write_bytes(b"half a shard")
+    other = tmp_path / ".other.staging-x"  # another store's: left alone
+    other.mkdir()
+    x, y, names = _data(3)
+    with ShardWriter(tmp_path / "store", channels=C, vertices=V) as writer:
+        writer.append_many(x, y, names)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.staging-x", "store"]

@@ -223,6 +223,27 @@ def test_fit_resume_after_kill_and_predict(store_path, tmp_path, kill_at):
     np.testing.assert_allclose(predicted, expected, rtol=1e-5, atol=1e-5)
 
 
+def test_a_checkpoint_of_other_data_is_not_resumed(store_path, tmp_path):
+    """A run directory whose checkpoint was trained on another store (or another
+    normalisation) starts over: a stream's signature is part of the run's fingerprint."""
+    x, y = _source(seed=5)
+    other = tmp_path / "other"
+    with ShardWriter(other, channels=C, vertices=V, samples_per_shard=PER_SHARD,
+                     chunk_samples=CHUNK) as writer:
+        writer.append_many(x[:40], y[:40], [f"map-{i}" for i in range(40)])
+    cfg = {"seed": 3, "training": {"epochs": 1, "batch_size": 16, "keep": "last"}}
+
+    def run(path, mean=MEAN):
+        val = ShardBatches(path, batch_size=16, shuffle=False, mean=mean, std=STD)
+        train = ShardBatches(path, batch_size=16, seed=3, mean=mean, std=STD)
+        return fit(cfg, train, val, out_dir=tmp_path / "run", model=_model, verbose=0)
+
+    run(store_path)
+    assert run(store_path).resumed_from_epoch == 1  # same data: the finished run is resumed
+    assert run(other).resumed_from_epoch == 0  # other data: trained again
+    assert run(other, mean=MEAN + 1).resumed_from_epoch == 0  # other normalisation
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(keras.backend.backend() == "jax", reason="this is the JAX re-run itself")
 def test_stream_tests_pass_on_jax():

@@ -91,6 +91,9 @@ class ShardWriter:
 
     def __enter__(self) -> ShardWriter:
         self.directory.parent.mkdir(parents=True, exist_ok=True)
+        # a writer killed outright (SIGKILL, a cancelled job) left its staging folder: remove it
+        for stale in self.directory.parent.glob(f".{self.directory.name}.staging-*"):
+            shutil.rmtree(stale, ignore_errors=True)
         self._staging = Path(tempfile.mkdtemp(prefix=f".{self.directory.name}.staging-",
                                               dir=self.directory.parent))
         return self

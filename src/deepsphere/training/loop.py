@@ -76,9 +76,15 @@ class FitResult:
     paths: dict = field(default_factory=dict)
 
 
-def _data_signature(train) -> object:
+def _data_signature(train, validation=None) -> object:
+    """What the fingerprint of a run knows of its data: the arrays' shapes, or a stream's own
+    ``signature()`` (e.g. ``ShardBatches``: its store's manifest, normalisation, class weights,
+    order; and the validation stream's), so that a checkpoint of other data is not resumed."""
     if isinstance(train, tuple):
         return [list(np.shape(a)) for a in train]
+    if hasattr(train, "signature"):
+        return [train.signature(),
+                validation.signature() if hasattr(validation, "signature") else None]
     return type(train).__name__
 
 
@@ -180,7 +186,8 @@ def fit(
     out_dir = Path(out_dir)
     ckpt_dir = out_dir / "checkpoints"
     last_path, best_path = ckpt_dir / "last.npz", ckpt_dir / "best.npz"
-    fingerprint = config_fingerprint({**config, "training": tcfg}, _data_signature(train))
+    fingerprint = config_fingerprint({**config, "training": tcfg},
+                                     _data_signature(train, validation))
 
     # one process per run directory: everything below reads or writes out_dir
     with run_lock(out_dir):

@@ -163,11 +163,21 @@ class ShardBatches(keras.utils.PyDataset):
                  mean=None, std=None, class_weight=None, window: int = 8,
                  prefetch: bool = True):
         super().__init__()
-        self.store = store if isinstance(store, ShardStore) else open_store(store)
         if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if isinstance(window, bool) or int(window) != window or window < 1:
             raise ValueError(f"window must be a positive number of chunks, got {window!r}")
+        # a store given by its folder is this stream's own: close() closes it
+        self._owns_store = not isinstance(store, ShardStore)
+        self.store = open_store(store) if self._owns_store else store
+        try:
+            self._setup(mean, std, class_weight, seed, shuffle, batch_size, window, prefetch)
+        except BaseException:
+            if self._owns_store:
+                self.store.close()
+            raise
+
+    def _setup(self, mean, std, class_weight, seed, shuffle, batch_size, window, prefetch):
         self.batch_size, self.window = int(batch_size), int(window)
         self.seed, self.shuffle = int(seed), bool(shuffle)
         c = self.store.channels
@@ -264,8 +274,27 @@ class ShardBatches(keras.utils.PyDataset):
         """``x`` of batch 0 (for timing)."""
         return self[0][0]
 
+    def signature(self) -> dict:
+        """What the batches depend on, for a training run's fingerprint (a resumed run must
+        see the same data): the store's manifest (sample names, layout), the normalisation,
+        the class weights, the batch size, the window, the seed and the shuffling."""
+        import hashlib
+        import json
+
+        manifest = json.dumps(self.store.manifest, sort_keys=True, default=str).encode()
+        return {"stream": type(self).__name__,
+                "manifest_sha256": hashlib.sha256(manifest).hexdigest(),
+                "n_samples": int(self.n_samples), "mean": self.mean.tolist(),
+                "std": self.std.tolist(),
+                "class_weight": None if self.class_weight is None else
+                self.class_weight.tolist(), "batch_size": self.batch_size,
+                "window": self.window, "seed": self.seed, "shuffle": self.shuffle}
+
     def close(self) -> None:
-        """Free the window buffers and stop the decoding thread (the store stays open; a later
-        batch works, starting them again)."""
+        """Free the window buffers and stop the decoding thread; close the store if this
+        stream opened it (given as a folder). A stream on a store passed in leaves it open (a
+        later batch works, starting the buffers and thread again)."""
         with self._lock:
             self._cache.close()
+            if self._owns_store:
+                self.store.close()

@@ -116,6 +116,9 @@ def run_network(spec: RunSpec | dict, inputs: dict, *, metrics_path, model_path,
     if extra:
         record["extra_tests"] = extra
     atomic_write_json(metrics_path, record)
+    for part in (data.train, data.val, data.test):
+        if hasattr(part, "close"):  # a stream: its files, buffers and threads
+            part.close()
     log.info("%s/%s: %s, %.3f ms/sample", spec.experiment, spec.run_id,
              {k: v for k, v in metrics.items() if isinstance(v, float)}, timing["per_sample_ms"])
     return metrics

@@ -76,7 +76,8 @@ CL = {
     "model": {"K": 4, "laplacian": "combinatorial", "unpool_fill": 0.0},
     "architectures": {"main": _arch("main"), "jiang": _arch("jiang")},
     "runs": [{"architecture": "main", "loss": "weighted", "seeds": 2},
-             {"architecture": "jiang", "loss": "nonweighted", "seeds": 1}],
+             {"architecture": "jiang", "loss": "nonweighted", "seeds": 1},
+             {"architecture": "main", "loss": "nonweighted", "seeds": 1}],
     "training": {"epochs": 2, "batch_size": 4, "learning_rate": 1e-3, "keep": "last"},
     "timing": {"repeats": 1}, "figure": {"runs": None}, "acceptance": {"architecture": "main"},
 }
@@ -85,9 +86,9 @@ CL = {
 def test_plan_runs_seeds_and_graphs():
     runs = plan.planned_runs(CL)
     assert [r.run_id for r in runs] == ["main-weighted-s0", "main-weighted-s1",
-                                       "jiang-nonweighted-s0"]
+                                       "jiang-nonweighted-s0", "main-nonweighted-s0"]
     configs = [plan.run_config(CL, r, 42) for r in runs]
-    assert len({c["seed"] for c in configs}) == 3  # every repetition its own seed
+    assert len({c["seed"] for c in configs}) == 4  # every run its own seed
     assert configs[0]["training"]["optimizer"] == {"name": "adam", "beta_1": 0.9,
                                                    "beta_2": 0.999, "epsilon": 1e-8}
     levels = [d["level"] for d in plan.required_graphs(CL, "main")]
@@ -103,10 +104,13 @@ def test_config_checks_name_the_keys():
            "architectures": {**CL["architectures"], "odd": {"F": [1, 2], "pool": [1]}},
            "figure": {"runs": ["nope"]}}
     errors = "\n".join(climate_rules.config_checks({"climate": bad}))
-    assert "climate.runs[2].architecture" in errors
+    assert "climate.runs[3].architecture" in errors
     assert "climate.architectures.odd.F" in errors
     small = {**CL, "standin": {"n_train": 2, "n_val": 2, "n_test": 2}}
     assert "climate.standin.n_train" in "".join(climate_rules.config_checks({"climate": small}))
+    one_loss = {**CL, "acceptance": {"architecture": "jiang"}}
+    assert "climate.acceptance.architecture" in "".join(
+        climate_rules.config_checks({"climate": one_loss}))
     figure = {**CL, "figure": {"runs": ["main-weighted-s0", "nope"]}}
     assert "climate.figure.runs': ['nope']" in "".join(
         climate_rules.config_checks({"climate": figure}))

@@ -18,7 +18,6 @@ MAP_CLASSES = (1, 2)
 def network_data(spec, inputs):
     """``NetworkData`` of a run: ``ShardBatches`` streams of ``(batch, 10242, 16)`` inputs and
     ``(batch, 10242)`` labels; the test stream unshuffled."""
-    from deepsphere.io.shards import open_store
     from deepsphere.training.streams import ShardBatches
     from deepsphere.workflow.network_run import NetworkData
 
@@ -28,9 +27,8 @@ def network_data(spec, inputs):
     batch = int(spec.config["training"]["batch_size"])
     seed = int(spec.config["seed"])
 
-    def stream(split, **kwargs):
-        store = open_store(inputs[split])
-        return ShardBatches(store, batch_size=batch, mean=mean, std=std,
+    def stream(split, **kwargs):  # the stream opens (and its close() closes) the store
+        return ShardBatches(inputs[split], batch_size=batch, mean=mean, std=std,
                             window=int(spec.data["window"]), **kwargs)
 
     train = stream("train", seed=seed, shuffle=True,

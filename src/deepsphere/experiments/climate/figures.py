@@ -33,15 +33,16 @@ def map_figure(predictions_paths, runs, test_store, out_path: str | os.PathLike)
     from deepsphere.io.shards import open_store
     from deepsphere.reporting.figures import save_figure
 
-    predicted = []
+    with np.load(predictions_paths[0]) as f:
+        labels = f["labels"]
+    i = choose_map(labels)
+    predicted = []  # one map's predicted labels per run (one run's scores in memory at a time)
     for path in predictions_paths:
         with np.load(path) as f:
-            predicted.append((np.argmax(f["scores"], axis=-1), f["labels"]))
-    labels = predicted[0][1]
-    if any(not np.array_equal(lab, labels) for _, lab in predicted):
-        raise ValueError(f"{list(map(str, predictions_paths))}: the runs' test labels differ: "
-                         "rerun them on the current test store")
-    i = choose_map(labels)
+            if not np.array_equal(f["labels"], labels):
+                raise ValueError(f"{path} and {predictions_paths[0]}: the runs' test labels "
+                                 "differ: rerun them on the current test store")
+            predicted.append(np.argmax(f["scores"][i], axis=-1))
     with open_store(test_store) as store:
         if store.n_samples != len(labels):
             raise ValueError(f"{predictions_paths[0]} holds {len(labels)} test maps but "
@@ -61,8 +62,8 @@ def map_figure(predictions_paths, runs, test_store, out_path: str | os.PathLike)
     fig, axes = plt.subplots(1, n, figsize=(5 * n, 3.6), subplot_kw={"projection": "mollweide"})
     panels = [(tmq, "viridis", f"TMQ (kg/m²) of {name}", None),
               (labels[i], cmap, "true labels", (0, 2)),
-              *[(pred[i], cmap, f"predicted: {run}", (0, 2))
-                for (pred, _), run in zip(predicted, runs, strict=True)]]
+              *[(pred, cmap, f"predicted: {run}", (0, 2))
+                for pred, run in zip(predicted, runs, strict=True)]]
     for ax, (values, colours, title, limits) in zip(axes, panels, strict=True):
         vmin, vmax = limits if limits else (None, None)
         sc = ax.scatter(lon, lat, c=values, s=2.5, cmap=colours, vmin=vmin, vmax=vmax,

@@ -12,9 +12,10 @@ architectures of the paper config:
   3, 2, 1, 0): tf1's ``run_experiment_ico.py``; 12,932,608 parameters (the paper prints
   12,926,432, the notebook's count from before the decoder's concatenation fix: one 48 -> 32,
   K = 4 conv plus its bias fewer, 6,176).
-- ``jiang``: the appendix's "Jiang architecture", GC8 L5, pool, GC16 L4, GC32 L3, GC64 L2,
-  GC128 L1, GC128 L0, and the mirrored decoder: F [8, 16, 32, 64, 128, 128], pool [1, 1, 1, 1,
-  1, 0].
+- ``jiang``: the appendix's "Jiang architecture" encoder, GC8 L5, pool, GC16 L4, GC32 L3,
+  GC64 L2, GC128 L1, GC128 L0 (F [8, 16, 32, 64, 128, 128], pool [1, 1, 1, 1, 1, 0]), with
+  tf1's decoder (one block per encoder conv, also at L0): 547,584 parameters. The appendix
+  text's decoder has five blocks (L1 ... L5), about 0.39 M; the paper's table says 590 k.
 - ``wider``: ``main`` with twice the feature maps.
 
 Deliberate difference: unpooled vertices are filled with ``unpool_fill`` (default 0), the

@@ -26,7 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from deepsphere.experiments.climate import maps as _maps
-from deepsphere.experiments.climate.sources import MAPS_FOLDER, read_split_list
+from deepsphere.experiments.climate.sources import MANUAL_DIR, MAPS_FOLDER, read_split_list
 from deepsphere.io.atomic import atomic_write_json
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,8 @@ __all__ = ["check_listed_files", "convert_split", "read_maps_record", "training_
 
 #: Maps read first to check the vertex order (before any conversion).
 ORDER_CHECK_MAPS = 8
+#: Bytes of one map in a store, uncompressed: 16 x 10,242 float32 and 10,242 int8 labels.
+_MAP_BYTES = (16 * 4 + 1) * 10242
 
 
 def unpack_maps(archive: str | os.PathLike | None, dest: str | os.PathLike, *,
@@ -77,8 +79,10 @@ def read_maps_record(record: str | os.PathLike) -> Path:
     return folder
 
 
-def check_listed_files(maps_dir: Path, names: list[str], list_path) -> list[Path]:
-    """The listed files' paths; one FileNotFoundError naming every missing one (at most 10)."""
+def check_listed_files(maps_dir: Path, names: list[str], list_path,
+                       manual_dir=MANUAL_DIR) -> list[Path]:
+    """The listed files' paths; one FileNotFoundError naming every missing one (at most 10)
+    and where to place the complete data by hand (``manual_dir``)."""
     paths = [maps_dir / n for n in names]
     missing = [p.name for p in paths if not p.is_file()]
     if missing:
@@ -86,21 +90,29 @@ def check_listed_files(maps_dir: Path, names: list[str], list_path) -> list[Path
         raise FileNotFoundError(
             f"{len(missing)} of the {len(names)} maps listed in {list_path} are not in "
             f"{maps_dir}: {shown}. The archive is incomplete or the list is not its own; place "
-            "the complete climate_sphere_l5.zip (or its data_5_all/ folder) under "
-            "data/manual/climate/ and rerun.")
+            f"the complete climate_sphere_l5.zip (or its data_5_all/ folder) under {manual_dir}/ "
+            "and rerun.")
     return paths
 
 
 def convert_split(maps_record, list_path, store_dir, *, expected: int | None = None,
-                  samples_per_shard: int = 1024, chunk_samples: int = 16,
-                  compression: str = "blosc-lz4", order_threshold: float = 0.5) -> dict:
+                  samples_per_shard: int = 1024, chunk_samples: int = 8,
+                  compression: str = "blosc-lz4", order_threshold: float = 0.5,
+                  manual_dir=MANUAL_DIR) -> dict:
     """Convert the maps of one split list into a shard store at ``store_dir``; returns the
-    store's summary (samples, shards, vertex-order ratio)."""
+    store's summary (samples, vertex-order ratio).
+
+    The maps are stored in the list's order (deepsphere-tf1's lists are in random order, so the
+    maps of a chunk, which the stream shuffles as a unit, are unrelated). The free space for the
+    uncompressed maps is checked first."""
+    from deepsphere.io.disk_space import ensure_free_space
     from deepsphere.io.shards import ShardWriter
 
     maps_dir = read_maps_record(maps_record)
     names = read_split_list(list_path, expected)
-    paths = check_listed_files(maps_dir, names, list_path)
+    paths = check_listed_files(maps_dir, names, list_path, manual_dir)
+    ensure_free_space(Path(store_dir).parent, len(paths) * _MAP_BYTES,
+                      what=f"the shards of {len(paths)} maps")
     first = [_maps.read_map(p)[0] for p in paths[:ORDER_CHECK_MAPS]]
     ratio = _maps.check_vertex_order(np.stack(first), threshold=order_threshold)
     log.info("vertex order: TMQ edge/random difference ratio %.4f (threshold %.2f)", ratio,

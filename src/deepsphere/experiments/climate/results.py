@@ -210,14 +210,15 @@ def write_climate_tables(metrics_paths: Iterable, statistics_path, cl: Mapping,
     write_table(
         table7_frame(agg, cl["architectures"], int(cl["model"]["K"])),
         out["table7_csv"], out["table7_md"], title="Climate: ICLR 2020 Table 7 (size and speed)",
-        notes=["parameters_paper_architecture: our closed-form count (K = 4) of the "
-               "architecture as the paper's appendix and tf1 describe it "
+        notes=["parameters_paper_architecture: our closed-form count (K = 4) of the paper's "
+               "encoder widths with tf1's decoder, one block per encoder conv "
                "(paper/architectures.csv); parameters_ours: the architecture this config ran",
                "main: the paper prints 12,926,432; the tf1 architecture gives 12,932,608, "
                "6,176 more = one 48 -> 32, K = 4 conv and its bias: the notebook's count "
                "predates tf1's decoder concatenation fix",
-               "jiang and wider: the appendix text gives 547,584 and 51,710,976 against the "
-               "paper's '590 k' and '52 M' (within 1 % for wider); the text is approximate",
+               "jiang: the table's 590 k matches neither our 547,584 nor the appendix text's "
+               "five decoder blocks (levels 1-5, about 0.39 M); wider: 51,710,976, within "
+               "1 % of the table's 52 M",
                f"inference_ms: per sample, median over repeats (the paper: GPU); our hardware: "
                f"{hardware}; training_h: wall time of our training job", common[0]])
     checks = acceptance_checks(agg, scores, fractions, cl["acceptance"]["architecture"])

@@ -69,24 +69,24 @@ def expected_maps(cl: Mapping, split: str) -> int:
 
 def run_mem_mb(cl: Mapping) -> int:
     """A run's host memory: the test predictions (maps x vertices x 3 float32, about three
-    copies while scored), the AP's sort over every test vertex (float64 scores and an index),
+    copies while scored), the report's per-class APs (about 80 bytes per test vertex, measured:
+    float64 scores, sort indices, cumulative sums),
     and the activations of a batch (an allowance of 256 values per vertex and sample, 8 copies
     for the Chebyshev terms and gradients: on a CPU run they live in host memory)."""
     n_test = split_maps(cl)["test"]
     values = n_test * _VERTICES
     scores = arrays_mem_mb(values * _CLASSES, copies=3.0, base_mb=0)
-    ap = arrays_mem_mb(values, bytes_per_value=8, copies=4.0, base_mb=0)
+    ap = arrays_mem_mb(values, bytes_per_value=8, copies=10.0, base_mb=0)  # measured ~80 B
     batch = arrays_mem_mb(int(cl["training"]["batch_size"]) * _VERTICES * 256, copies=8.0,
                           base_mb=0)
     return scores + ap + batch + 2000
 
 
 def figure_mem_mb(cl: Mapping) -> int:
-    """The map figure: every figure run's test probabilities, one at a time, and their labels."""
+    """The map figure: one run's test probabilities at a time and two copies of the labels."""
     values = split_maps(cl)["test"] * _VERTICES
-    return (arrays_mem_mb(values * _CLASSES, copies=2.0, base_mb=0)
-            + arrays_mem_mb(values, bytes_per_value=9, copies=len(figure_runs(cl)), base_mb=0)
-            + 1000)
+    return (arrays_mem_mb(values * _CLASSES, copies=1.5, base_mb=0)
+            + arrays_mem_mb(values, bytes_per_value=1, copies=2.0, base_mb=0) + 1000)
 
 
 def run_specs(config: Mapping, paths: ClimatePaths) -> list[RunSpec]:
@@ -101,7 +101,8 @@ def run_specs(config: Mapping, paths: ClimatePaths) -> list[RunSpec]:
             task="segmentation", config=plan.run_config(cl, run, seed),
             graphs=tuple(plan.required_graphs(cl, run.architecture)), inputs=inputs,
             data={"run": run.to_dict(), "window": int(cl["shards"]["window"]),
-                  "climate": {k: cl[k] for k in RUN_KEYS}},
+                  "climate": {k: cl[k] for k in RUN_KEYS
+                              if k != "standin" or cl["source"] == "standin"}},
             record={"run": run.to_dict()},
             timing_repeats=int(cl["timing"]["repeats"]), mem_mb=run_mem_mb(cl),
         ))
@@ -157,6 +158,13 @@ def config_checks(config: Mapping) -> list[str]:
     if unknown:
         errors.append(f"config key 'climate.figure.runs': {unknown} are not planned runs; "
                       f"choose among {sorted(runs)}")
+    compared = cl["acceptance"]["architecture"]
+    losses = {r["loss"] for r in cl["runs"] if r["architecture"] == compared}
+    if compared not in cl["architectures"] or losses != {"weighted", "nonweighted"}:
+        errors.append(f"config key 'climate.acceptance.architecture' ({compared!r}): the checks "
+                      "compare its weighted and non-weighted runs, so it must be one of "
+                      f"climate.architectures {sorted(cl['architectures'])} with runs of both "
+                      f"losses in climate.runs (it has {sorted(losses) or 'none'})")
     if cl["source"] == "standin":
         batch = int(cl["training"]["batch_size"])
         if cl["standin"]["n_train"] < batch:

@@ -63,19 +63,25 @@ SPLIT_SIZES = {"train": 43916, "val": 6274, "test": 12548}
 #: ``data-YYYY-MM-DD-HH-R-mesh.npz`` (HH: the 3-hourly step 00..07, R: the run).
 MAP_NAME = re.compile(r"^data-\d{4}-\d{2}-\d{2}-\d{2}-\d+-mesh\.npz$")
 
-_ARCHIVE_HOW = (
-    f"{ARCHIVE} (Jiang et al. 2019, UGSCNN; about 30 GB, no checksum published) was served by "
-    f"{ARCHIVE_URL.split('/ugscnn')[0]}, which no longer answers. Copy it from someone who kept "
-    "it, or give mirrors in the config (climate.download.mirrors). Instead of the zip you may "
-    f"place the unpacked folder: {MANUAL_DIR / MAPS_FOLDER}/ holding the "
-    "data-YYYY-MM-DD-HH-R-mesh.npz files (it is used in place, nothing is copied). UGSCNN page")
+def _archive_how(manual_dir) -> str:
+    return (
+        f"{ARCHIVE} (Jiang et al. 2019, UGSCNN; about 30 GB, no checksum published) was served "
+        f"by {ARCHIVE_URL.split('/ugscnn')[0]}, which no longer answers. Copy it from someone "
+        "who kept it, or give mirrors in the config (climate.download.mirrors). Instead of the "
+        f"zip you may place the unpacked folder: {Path(manual_dir) / MAPS_FOLDER}/ holding the "
+        "data-YYYY-MM-DD-HH-R-mesh.npz files (it is used in place, nothing is copied). UGSCNN "
+        "page")
+
+
 _SPLITS_HOW = ("The split lists of deepsphere-tf1 (data/climate/<split>.txt at commit "
                f"{SPLITS_COMMIT[:7]}); copy them from a clone of that repository. Repository")
 
 
-def archive_sources(mirrors=None) -> list[Source]:
-    """``[climate_sphere_l5.zip]``: the original URL first, then the ``mirrors``."""
-    source = Source(ARCHIVE, (ARCHIVE_URL,), None, instructions=_ARCHIVE_HOW, page=ARCHIVE_PAGE)
+def archive_sources(mirrors=None, manual_dir=MANUAL_DIR) -> list[Source]:
+    """``[climate_sphere_l5.zip]``: the original URL first, then the ``mirrors``; its
+    instructions name ``manual_dir`` for the unpacked folder."""
+    source = Source(ARCHIVE, (ARCHIVE_URL,), None, instructions=_archive_how(manual_dir),
+                    page=ARCHIVE_PAGE)
     return with_mirrors([source], mirrors)
 
 
@@ -107,7 +113,8 @@ def fetch_archive(raw_dir: str | os.PathLike, *, manual_dir=MANUAL_DIR, mirrors=
     the unpacked folder), RetryableDownloadError, ChecksumMismatch, NotEnoughDiskSpace.
     """
     raw_dir = Path(raw_dir)
-    sources = archive_sources(mirrors) if sources is None else with_mirrors(sources, mirrors)
+    sources = (archive_sources(mirrors, manual_dir) if sources is None
+               else with_mirrors(sources, mirrors))
     dest, manual = raw_dir / ARCHIVE, Path(manual_dir) / ARCHIVE
     if not dest.exists() and not manual.exists():
         part = dest.with_name(dest.name + ".part")
