@@ -15,7 +15,6 @@ from deepsphere.experiments.climate.maps import (
     CHANNELS,
     N_VERTICES,
     check_vertex_order,
-    class_counts,
     read_map,
 )
 from deepsphere.experiments.climate.standin import (
@@ -88,7 +87,7 @@ def test_archive_holds_every_listed_map_and_read_map_reads_them(written, extract
                 assert npz["data"].dtype == np.float32 and npz["data"].shape == (16, N_VERTICES)
                 assert npz["labels"].dtype == np.int8 and npz["labels"].shape == (3, N_VERTICES)
             data, labels = read_map(extracted / n)
-            counts[split] += class_counts(labels)
+            counts[split] += np.bincount(labels.ravel(), minlength=3)
     for split in COUNTS:
         np.testing.assert_allclose(list(record["class_fractions"][split].values()),
                                    counts[split] / counts[split].sum(), rtol=1e-12)
@@ -123,7 +122,7 @@ def sample():
 
 
 def test_class_fractions_near_the_real_ones(sample):
-    counts = class_counts(sample[1])
+    counts = np.bincount(sample[1].ravel(), minlength=3)
     fractions = counts / counts.sum()
     assert 0.0003 < fractions[1] < 0.003, fractions  # real: 0.1 %
     assert 0.01 < fractions[2] < 0.04, fractions  # real: 2.2 %

@@ -28,6 +28,7 @@ from tqdm import tqdm
 from deepsphere.experiments.climate import maps as _maps
 from deepsphere.experiments.climate.sources import MANUAL_DIR, MAPS_FOLDER, read_split_list
 from deepsphere.io.atomic import atomic_write_json
+from deepsphere.training.statistics import RunningMoments, class_counts, class_weights
 
 log = logging.getLogger(__name__)
 
@@ -132,15 +133,15 @@ def training_statistics(train_store, out_path) -> dict:
     written to ``out_path`` (JSON) and returned."""
     from deepsphere.io.shards import open_store
 
-    moments = _maps.RunningMoments(len(_maps.CHANNELS))
+    moments = RunningMoments(len(_maps.CHANNELS))
     counts = np.zeros(len(_maps.CLASSES), np.int64)
     with open_store(train_store) as store:
         for start in tqdm(range(0, store.n_samples, 256), desc="statistics", mininterval=10):
             x, y = store.read(np.arange(start, min(start + 256, store.n_samples)))
             moments.update_many(x)
-            counts += _maps.class_counts(y, len(_maps.CLASSES))
+            counts += class_counts(y, len(_maps.CLASSES))
         n_maps = store.n_samples
-    weights = _maps.class_weights(counts)
+    weights = class_weights(counts, _maps.CLASSES)
     stats = {
         "channels": list(_maps.CHANNELS), "classes": list(_maps.CLASSES),
         "mean": moments.mean.tolist(), "std": moments.std.tolist(),

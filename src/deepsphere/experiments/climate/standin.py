@@ -56,7 +56,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepsphere.experiments.climate.maps import CHANNELS, CLASSES, class_counts
+from deepsphere.experiments.climate.maps import CHANNELS, CLASSES
 from deepsphere.geometry.sampling import icosahedral_sampling
 from deepsphere.io.atomic import (
     atomic_write_json,
@@ -67,6 +67,7 @@ from deepsphere.io.atomic import (
 )
 from deepsphere.io.validation import file_entry, verify_recorded_files
 from deepsphere.reporting.paper import paper_numbers
+from deepsphere.training.statistics import class_counts
 
 __all__ = [
     "ARCHIVE",
@@ -364,7 +365,7 @@ def write_standin(
         with zipfile.ZipFile(tmp / ARCHIVE, "w", compression=zipfile.ZIP_STORED) as zf:
             for name in sorted(split_of):
                 data, labels = standin_map(name, seed, params)
-                counts[split_of[name]] += class_counts(labels)
+                counts[split_of[name]] += class_counts(labels, len(CLASSES))
                 onehot = (labels[None, :] == np.arange(len(CLASSES))[:, None]).astype(np.int8)
                 info = zipfile.ZipInfo(f"{DATA_DIR}/{name}", date_time=_ZIP_DATE)
                 info.external_attr = 0o644 << 16
