@@ -15,7 +15,8 @@ architectures of the paper config:
 - ``jiang``: the appendix's "Jiang architecture" encoder, GC8 L5, pool, GC16 L4, GC32 L3,
   GC64 L2, GC128 L1, GC128 L0 (F [8, 16, 32, 64, 128, 128], pool [1, 1, 1, 1, 1, 0]), with
   tf1's decoder (one block per encoder conv, also at L0): 547,584 parameters. The appendix
-  text's decoder has five blocks (L1 ... L5), about 0.39 M; the paper's table says 590 k.
+  text's decoder has five blocks (L1 ... L5), about 0.39 M by our reference notes; the
+  paper's table says 590 k.
 - ``wider``: ``main`` with twice the feature maps.
 
 Deliberate difference: unpooled vertices are filled with ``unpool_fill`` (default 0), the

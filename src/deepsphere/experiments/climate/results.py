@@ -217,8 +217,8 @@ def write_climate_tables(metrics_paths: Iterable, statistics_path, cl: Mapping,
                "6,176 more = one 48 -> 32, K = 4 conv and its bias: the notebook's count "
                "predates tf1's decoder concatenation fix",
                "jiang: the table's 590 k matches neither our 547,584 nor the appendix text's "
-               "five decoder blocks (levels 1-5, about 0.39 M); wider: 51,710,976, within "
-               "1 % of the table's 52 M",
+               "five decoder blocks (levels 1-5, about 0.39 M by our reference notes); wider: "
+               "51,710,976, within 1 % of the table's 52 M",
                f"inference_ms: per sample, median over repeats (the paper: GPU); our hardware: "
                f"{hardware}; training_h: wall time of our training job", common[0]])
     checks = acceptance_checks(agg, scores, fractions, cl["acceptance"]["architecture"])

@@ -69,9 +69,8 @@ def expected_maps(cl: Mapping, split: str) -> int:
 
 def run_mem_mb(cl: Mapping) -> int:
     """A run's host memory: the test predictions (maps x vertices x 3 float32, about three
-    copies while scored), the report's per-class APs (about 80 bytes per test vertex, measured:
-    float64 scores, sort indices, cumulative sums),
-    and the activations of a batch (an allowance of 256 values per vertex and sample, 8 copies
+    copies while scored), the report's per-class APs (an allowance of 80 bytes per test vertex
+    for the float64 scores, sort indices and cumulative sums), and the activations of a batch (an allowance of 256 values per vertex and sample, 8 copies
     for the Chebyshev terms and gradients: on a CPU run they live in host memory)."""
     n_test = split_maps(cl)["test"]
     values = n_test * _VERTICES
