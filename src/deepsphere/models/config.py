@@ -8,10 +8,12 @@ A model config (JSON/YAML-able dict)::
     level: 5                             # icosahedral
     bandwidth: 64, grid: SOFT            # equiangular (2b x 2b grid)
     lon_deg: [...], lat_deg: [...]       # points (weather stations)
+    positions: data/interim/x.csv        # positions: stations read from a positions file
+                                         # (deepsphere.geometry.positions) that a rule writes
     in_channels: 1
     graph: {graph: knn, k: 8, t: paper}  # or a list, one per resolution level (coarsening order)
                                          # healpix: v1 | knn; icosahedral: knn; equiangular:
-                                         # khasanova; points: knn
+                                         # khasanova; points, positions: knn
     laplacian: {kind: normalized, interval: [-1, 1], lmax: eigsh}   # or a list per level
     F: [16, 32, 64, 64, 64, 2]           # output features of each graph conv
     K: 5                                 # Chebyshev terms (P = K - 1), int or list per conv
@@ -45,12 +47,14 @@ _SIZE_KEYS = {
     "icosahedral": {"level"},
     "equiangular": {"bandwidth", "grid"},
     "points": {"lon_deg", "lat_deg"},
+    "positions": {"positions"},
 }
 _GRAPH_DEFAULTS = {
     "healpix": {"graph": "knn", "k": 8, "t": "paper"},
     "icosahedral": {"graph": "knn", "k": 6, "t": "mean-distance"},
     "equiangular": {"graph": "khasanova"},
     "points": {"graph": "knn", "k": 10, "t": "mean-distance"},
+    "positions": {"graph": "knn", "k": 10, "t": "mean-distance"},
 }
 _COMMON = {
     "sampling": None,
@@ -163,9 +167,9 @@ def validate_model_config(model: dict) -> dict:
             "a dense per-vertex head needs the input resolution",
             "use pool 0 everywhere, or head: unet",
         )
-    if head == "unet" and kind == "points":
+    if head == "unet" and kind in ("points", "positions"):
         _fail("head", "points samplings have no pooling", "use head: dense")
-    if kind == "points" and any(cfg["pool"]):
+    if kind in ("points", "positions") and any(cfg["pool"]):
         _fail("pool", "points samplings (stations) have no pooling", "use pool 0 everywhere")
     _check_size(cfg, kind)
     n_levels = len(_resolutions(cfg))
@@ -183,7 +187,8 @@ def validate_model_config(model: dict) -> dict:
             )
     for i, d in enumerate(level_definitions(cfg)):
         k, n_v = d.get("k"), n_vertices(d)
-        if d.get("graph") == "knn" and isinstance(k, numbers.Integral) and k >= n_v:
+        if (d.get("graph") == "knn" and isinstance(k, numbers.Integral) and n_v is not None
+                and k >= n_v):
             _fail(
                 f"graph[{i}].k",
                 f"k={k} but level {i} has only {n_v} vertices",
@@ -239,6 +244,10 @@ def _check_size(cfg, kind):
             _fail("pool", f"bandwidth {b} cannot be halved {total} times", "pool less")
         if cfg["grid"] not in ("SOFT", "DH"):
             _fail("grid", f"got {cfg['grid']!r}", "use 'SOFT' or 'DH'")
+    elif kind == "positions":
+        if not isinstance(cfg.get("positions"), str) or not cfg["positions"]:
+            _fail("positions", f"got {cfg.get('positions')!r}",
+                  "give the path of the positions file (a CSV with lon_deg, lat_deg)")
     else:
         lon, lat = cfg.get("lon_deg"), cfg.get("lat_deg")
         if (
@@ -301,6 +310,8 @@ def level_definitions(cfg) -> list[dict]:
             base = {"sampling": "icosahedral", "level": res}
         elif kind == "equiangular":
             base = {"sampling": "equiangular", "bandwidth": res, "grid": cfg["grid"]}
+        elif kind == "positions":
+            base = {"sampling": "positions", "positions": cfg["positions"]}
         else:
             base = {
                 "sampling": "points",

@@ -57,6 +57,9 @@ class ArrayBatches(keras.utils.PyDataset):
             for every batch of every epoch (training).
         class_weight: dict or list; adds per-entry sample weights ``w[y]`` of the shape of ``y``
             (works for per-vertex labels too, unlike Keras' ``class_weight``).
+        mask_missing: regression targets that are NaN are missing: the batch carries weights
+            ``w`` of the shape of ``y``, 0 where missing and 1 elsewhere (a masked loss; the
+            missing entries of ``y_b`` hold 0, which the zero weight keeps out of the loss).
 
     ``batch[i]`` returns ``(x_b, y_b)`` or ``(x_b, y_b, w_b)`` (or ``(x_b,)`` without targets).
     """
@@ -72,6 +75,7 @@ class ArrayBatches(keras.utils.PyDataset):
         noise_std: float = 0.0,
         fixed_noise: bool = False,
         class_weight=None,
+        mask_missing: bool = False,
     ):
         super().__init__()
         if int(batch_size) < 1:
@@ -84,6 +88,9 @@ class ArrayBatches(keras.utils.PyDataset):
             raise ValueError(f"noise_std must be >= 0, got {noise_std}")
         if class_weight is not None and y is None:
             raise ValueError("class_weight needs targets y")
+        if mask_missing and (y is None or class_weight is not None):
+            raise ValueError("mask_missing needs regression targets y and no class_weight")
+        self.mask_missing = bool(mask_missing)
         self.x, self.y = x, y
         self.batch_size = int(batch_size)
         self.seed = int(seed)
@@ -93,6 +100,17 @@ class ArrayBatches(keras.utils.PyDataset):
         self.class_weight = None if class_weight is None else class_weight_array(class_weight)
         self.epoch = 0
         self._order = self._make_order(0)
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.x)
+
+    def signature(self) -> list:
+        """What a checkpoint's fingerprint knows of this data: shapes, order and options."""
+        return [list(np.shape(self.x)), None if self.y is None else list(np.shape(self.y)),
+                self.batch_size, self.seed, self.shuffle, self.noise_std, self.fixed_noise,
+                None if self.class_weight is None else self.class_weight.tolist(),
+                self.mask_missing]
 
     def _make_order(self, epoch: int) -> np.ndarray:
         n = len(self.x)
@@ -120,6 +138,9 @@ class ArrayBatches(keras.utils.PyDataset):
         if self.y is None:
             return (xb,)
         yb = np.asarray(self.y[idx])
+        if self.mask_missing:
+            present = np.isfinite(yb)
+            return xb, np.where(present, yb, 0).astype(yb.dtype), present.astype(np.float32)
         if self.class_weight is None:
             return xb, yb
         labels = yb.astype(np.int64)

@@ -72,6 +72,7 @@ def evaluate(
     groups=None,
     predictions_path=None,
     ids=None,
+    target_transform=None,
 ) -> dict:
     """Predict, score with ``deepsphere.metrics`` and write the JSON report to ``out_path``.
 
@@ -92,6 +93,10 @@ def evaluate(
             segmentation: the (group-mean) probabilities ``(g, ..., C)``; regression: the
             outputs), the ``labels`` and the ``ids`` (``ids``: one per group or row, else the
             row or group numbers).
+        target_transform: regression: ``(offset, scale)`` when the model was trained on
+            standardised targets: outputs and targets are scored (and written) as
+            ``offset + scale * value``, in the data's own units. NaN targets are missing:
+            they are left out of the metrics (``n_missing`` counts them).
     Returns the metrics dict (also under ``"metrics"`` in the file, with the config, the
     package versions and the git commit).
     """
@@ -112,9 +117,15 @@ def evaluate(
             raise ValueError(
                 f"regression: model output {out.shape} does not match targets {y.shape}"
             )
-        report = _metrics.regression_report(y, out.reshape(y.shape))
+        out = out.reshape(y.shape)
+        if target_transform is not None:
+            offset, scale = (np.float32(v) for v in target_transform)
+            out, y = offset + scale * out, offset + scale * np.asarray(y, np.float32)
+        present = np.isfinite(y)
+        report = _metrics.regression_report(y[present], out[present])
+        report["n_missing"] = int(y.size - np.count_nonzero(present))
         if predictions_path is not None:
-            _write_predictions(predictions_path, out.reshape(y.shape), y,
+            _write_predictions(predictions_path, out, y,
                                np.arange(len(y)) if ids is None else ids)
     else:
         scores = predict_scores(model, x, batch_size=batch_size)  # float32: climate is large
