@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
-import numpy as np
 
 from deepsphere.io.atomic import atomic_path
 from deepsphere.training.checkpoint import (
@@ -47,7 +46,7 @@ from deepsphere.training.config import (
     make_optimizer,
     validate_training_config,
 )
-from deepsphere.training.data import ArrayBatches, class_weight_array
+from deepsphere.training.data import ArrayBatches, array_digest, class_weight_array
 from deepsphere.training.evaluation import evaluate
 from deepsphere.training.lock import run_lock
 from deepsphere.training.objectives import compile_for_training, repeat_targets
@@ -77,11 +76,13 @@ class FitResult:
 
 
 def _data_signature(train, validation=None) -> object:
-    """What the fingerprint of a run knows of its data: the arrays' shapes, or a stream's own
-    ``signature()`` (e.g. ``ShardBatches``: its store's manifest, normalisation, class weights,
-    order; and the validation stream's), so that a checkpoint of other data is not resumed."""
+    """What the fingerprint of a run knows of its data: the arrays' shapes and content digests,
+    or a stream's own ``signature()`` (e.g. ``ShardBatches``: its store's manifest,
+    normalisation, class weights, order; and the validation stream's), so that a checkpoint of
+    other data (an input file regenerated with the same shapes) is not resumed."""
     if isinstance(train, tuple):
-        return [list(np.shape(a)) for a in train]
+        val = [array_digest(a) for a in validation] if isinstance(validation, tuple) else None
+        return [[array_digest(a) for a in train], val]
     if hasattr(train, "signature"):
         return [train.signature(),
                 validation.signature() if hasattr(validation, "signature") else None]

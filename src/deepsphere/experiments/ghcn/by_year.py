@@ -63,6 +63,9 @@ def _fail_at(path: Path, problem, year: int | None = None) -> ValueError:
     number, line, why = _first_bad_line(path, year)
     if number is None:
         return ValueError(f"{path}: {problem}")
+    if line is None:  # the gzip stream itself is broken
+        return ValueError(f"{path}: the gzip stream is corrupt or truncated after line "
+                          f"{number - 1} ({why}): delete the file and download it again")
     return ValueError(f"{path}: line {number}: {why}: {line!r} (expected ID,YYYYMMDD,ELEMENT,"
                       "VALUE,M-FLAG,Q-FLAG,S-FLAG,OBS-TIME; the file may be truncated or not "
                       "a GHCN-Daily by_year file)")
@@ -91,20 +94,23 @@ def _line_problem(line: str, year: int | None) -> str | None:
 
 
 def _first_bad_line(path: Path, year: int | None = None):
+    """``(line number, line, problem)`` of the first malformed line; ``(n, None, error)`` when
+    the gzip stream breaks before line n; ``(None, "", "")`` when nothing is wrong."""
     if year is None:
         year = _year_of(path)
+    number, pending = 0, None
     try:
         with gzip.open(path, "rt", encoding="latin-1", newline="") as f:
             for number, line in enumerate(f, 1):
+                if pending is not None:
+                    return pending
                 text = line.rstrip("\r\n")
-                if not text:
-                    continue
-                why = _line_problem(text, year)
-                if why:
-                    return number, text, why
+                why = _line_problem(text, year) if text else None
+                if why:  # judged once the next line (or a clean end) shows it is complete
+                    pending = (number, text, why)
     except (OSError, EOFError) as err:  # a truncated or corrupt gzip stream
-        return None, "", str(err)
-    return None, "", ""
+        return number, None, str(err)
+    return pending if pending is not None else (None, "", "")
 
 
 def _year_of(path: Path) -> int | None:
@@ -127,15 +133,42 @@ def _day_index(date: np.ndarray, year: int) -> np.ndarray:
     return np.where(ok, start[mm] + d - 1, -1)
 
 
-def _lookup(dictionary, keys: dict) -> np.ndarray:
-    """Index of each dictionary entry in ``keys`` ({str: int}), -1 when absent."""
-    return np.fromiter((keys.get(s, -1) for s in dictionary.to_pylist()), np.int64,
-                       count=len(dictionary))
+def _lookup(dictionary, value_set) -> np.ndarray:
+    """Index of each dictionary entry in ``value_set`` (a pyarrow array), -1 when absent."""
+    import pyarrow.compute as pc
+
+    return pc.index_in(dictionary, value_set=value_set).fill_null(-1).to_numpy(
+        zero_copy_only=False).astype(np.int64)
+
+
+def _decompressed(path: Path, decompressor: str):
+    """``(stream, process or None)``: the file's CSV text. ``gzip``: an external ``gzip -dc``
+    (decompression runs on another core while pyarrow parses); ``python``: in-process zlib;
+    ``auto``: the gzip program when it is on the PATH."""
+    import shutil
+    import subprocess
+
+    import pyarrow as pa
+
+    if decompressor not in ("auto", "gzip", "python"):
+        raise ValueError(f"decompressor {decompressor!r}: use auto, gzip or python")
+    program = shutil.which("gzip") if decompressor != "python" else None
+    if decompressor == "gzip" and program is None:
+        raise FileNotFoundError("decompressor='gzip' but no gzip program is on the PATH; "
+                                "install gzip or use decompressor='python'")
+    if program is None:
+        log.info("%s: decompressing in-process (zlib)", path)
+        return pa.CompressedInputStream(pa.OSFile(str(path)), "gzip"), None
+    log.info("%s: decompressing with %s -dc in parallel with the parse", path, program)
+    proc = subprocess.Popen([program, "-dc", "--", str(path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    return pa.PythonFile(proc.stdout, mode="r"), proc
 
 
 def read_by_year(path: str | os.PathLike, station_ids: Sequence[str], year: int,
                  elements: Sequence[str] = ("TMIN", "TMAX", "PRCP"), *,
-                 block_bytes: int = _BLOCK_BYTES, progress: bool = False) -> YearData:
+                 block_bytes: int = _BLOCK_BYTES, progress: bool = False,
+                 decompressor: str = "auto") -> YearData:
     """Read one ``{year}.csv.gz`` into per-element ``(stations, days)`` arrays.
 
     Args:
@@ -144,7 +177,9 @@ def read_by_year(path: str | os.PathLike, station_ids: Sequence[str], year: int,
         year: the year the file holds; a date of another year is a malformed line.
         elements: which elements to keep (keys of :data:`ELEMENT_SCALE`).
         block_bytes: uncompressed bytes per parsed block (memory ~ a few times this).
-        progress: a progress bar over the compressed bytes.
+        progress: a progress bar over the rows read.
+        decompressor: ``auto`` (an external ``gzip -dc`` when the program exists, so that
+            decompression and parsing use two cores), ``gzip`` or ``python`` (in-process).
     Returns a :class:`YearData` restricted to the stations with at least one kept value.
     """
     import pyarrow as pa
@@ -156,8 +191,10 @@ def read_by_year(path: str | os.PathLike, station_ids: Sequence[str], year: int,
         raise ValueError(f"elements {unknown}: the reader converts {sorted(ELEMENT_SCALE)}")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file; the download rule writes it")
-    ids = {str(s): i for i, s in enumerate(station_ids)}
-    codes = {e: i for i, e in enumerate(elements)}
+    ids = [str(s) for s in station_ids]
+    if len(set(ids)) != len(ids):
+        raise ValueError("station_ids repeat an id: pass the station list's ids once each")
+    codes = list(elements)
     n_days = len(year_dates(year))
     grid = np.full((len(elements), len(ids), n_days), np.nan, np.float32)
     counts = dict.fromkeys(("rows", "kept", "quality_flagged", "missing_value",
@@ -168,25 +205,35 @@ def read_by_year(path: str | os.PathLike, station_ids: Sequence[str], year: int,
         column_types={"id": dictionary, "date": pa.int32(), "element": dictionary,
                       "value": pa.int32(), "qflag": dictionary},
         include_columns=["id", "date", "element", "value", "qflag"])
-    raw = pa.OSFile(str(path))
+    tables = (pa.array(ids, pa.string()), pa.array(codes, pa.string()))
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc=path.name)
+        bar = tqdm(unit=" rows", unit_scale=True, desc=path.name, mininterval=2)
+    stream, proc = _decompressed(path, decompressor)
     try:
         reader = pcsv.open_csv(
-            pa.CompressedInputStream(raw, "gzip"),
-            read_options=pcsv.ReadOptions(column_names=list(COLUMNS), block_size=block_bytes),
+            stream, read_options=pcsv.ReadOptions(column_names=list(COLUMNS),
+                                                  block_size=block_bytes),
             convert_options=convert)
         for batch in reader:
-            _scatter(batch, grid, ids, codes, year, counts, unlisted, path)
+            _scatter(batch, grid, tables, year, counts, unlisted, path)
             if bar is not None:
-                bar.update(raw.tell() - bar.n)
+                bar.update(batch.num_rows)
+        if proc is not None and proc.wait() != 0:
+            raise OSError(f"gzip -dc exited with {proc.returncode}: "
+                          f"{proc.stderr.read().decode(errors='replace').strip()}")
     except (pa.ArrowInvalid, OSError, EOFError) as err:
         raise _fail_at(path, err, year) from None
     finally:
-        raw.close()
+        stream.close()
+        if proc is not None:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
         if bar is not None:
             bar.close()
     if unlisted:
@@ -195,12 +242,12 @@ def read_by_year(path: str | os.PathLike, station_ids: Sequence[str], year: int,
                     sorted(unlisted)[:3])
     counts["unlisted_stations"] = len(unlisted)
     reported = np.flatnonzero(np.isfinite(grid).any(axis=(0, 2)))
-    station_array = np.asarray(list(ids), dtype=object)[reported].astype(str)
+    station_array = np.asarray(ids, dtype=object)[reported].astype(str)
     values = {e: grid[i][reported] for i, e in enumerate(elements)}
     return YearData(year, station_array, year_dates(year), values, counts)
 
 
-def _scatter(batch, grid, ids, codes, year, counts, unlisted, path) -> None:
+def _scatter(batch, grid, tables, year, counts, unlisted, path) -> None:
     """Filter one parsed block and write its values into ``grid`` (element, station, day)."""
     import pyarrow.compute as pc
 
@@ -208,6 +255,7 @@ def _scatter(batch, grid, ids, codes, year, counts, unlisted, path) -> None:
     counts["rows"] += n
     id_col, element_col = batch.column("id"), batch.column("element")
     q_col = batch.column("qflag")
+    ids, codes = tables
     element = _lookup(element_col.dictionary, codes)[
         element_col.indices.to_numpy(zero_copy_only=False)]
     q_ok = np.array([s == "" for s in q_col.dictionary.to_pylist()], bool)[
@@ -233,12 +281,16 @@ def _scatter(batch, grid, ids, codes, year, counts, unlisted, path) -> None:
     e, s, d = element[keep], station[keep], day[keep]
     missing = value == MISSING
     counts["missing_value"] += int(np.count_nonzero(missing))
-    scale = np.array([ELEMENT_SCALE[k] for k in codes], np.float32)[e]
-    scaled = np.where(missing, np.nan, value * scale).astype(np.float32)
-    already = np.isfinite(grid[e, s, d]) & ~missing
-    counts["repeated"] += int(np.count_nonzero(already))
-    grid[e, s, d] = scaled
+    # -9999 rows write nothing: the cell stays NaN, and never erases a value of another row
+    e, s, d, value = e[~missing], s[~missing], d[~missing], value[~missing]
+    scale = np.array([ELEMENT_SCALE[k] for k in codes.to_pylist()], np.float32)[e]
+    # a repeat: a value whose cell already holds one, from an earlier block or from an
+    # earlier row of this block (every value but the first of each cell that was empty)
+    cell = np.ravel_multi_index((e, s, d), grid.shape)
+    repeated = cell.size - np.unique(cell[~np.isfinite(grid.reshape(-1)[cell])]).size
+    counts["repeated"] += repeated
+    grid[e, s, d] = (value * scale).astype(np.float32)
     counts["kept"] += int(np.count_nonzero(~missing))
-    if np.any(already):
+    if repeated:
         log.warning("%s: %d observations repeat an earlier row (same station, day and "
-                    "element); the later row is kept", path, int(np.count_nonzero(already)))
+                    "element); the later row is kept", path, repeated)

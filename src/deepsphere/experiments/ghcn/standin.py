@@ -12,15 +12,19 @@ of Gaussian mountain ranges plus noise (1 % unknown, -999.9: their temperature u
 
 Temperature (TMAX, TMIN, tenths of degC), per station and day::
 
-    T = 28 - 40 sin^2(lat) + 20 sin(lat) cos(2 pi (doy - 202) / 365.25)   # 30 days after
-        - 6.5 elev_km + weather + noise                                    # the solstice
+    T = 28 - 40 sin^2(lat) + 20 sin(lat) cos(2 pi (doy - 171 - lag) / 365.25)
+        - 6.5 elev_km + weather + noise
+
+``lag``: 15 days after the solstice inland to 50 days on the coasts (stations at the edge
+of their continent's cloud, two standard deviations out): in spring the interior is warmer
+than its coastal neighbours, in autumn colder, which only neighbouring stations together show.
     TMAX, TMIN = T +- DTR / 2 + N(0, 0.5),  DTR 6-12 per station + N(0, 0.7) per day
 
 ``weather``: a sum of Gaussian weather systems ``a sin(pi age / life) exp(-(1 - <x, c>) /
 r^2)`` (|a| 3-8 degC, either sign, life 4-10 days, ~48 alive at a time) whose centres ``c``
 drift eastwards by 5-10 degrees of longitude a day with a little meridional wander; their
-radius ``r`` is seasonal, 8 degrees in the local midsummer to 15 in the midwinter (times
-0.8-1.2). So a station's anomaly tomorrow is its western neighbours' anomaly today.
+radius ``r`` is seasonal, 8 degrees at the local summer solstice to 15 at the winter one
+(times 0.8-1.2): it follows the sun while the temperature lags it by a month. So a station's anomaly tomorrow is its western neighbours' anomaly today.
 
 Precipitation (PRCP, tenths of mm): a station rains where it lies inside a rain cell (a
 spherical cap moving eastwards like the weather, alive 1-3 days). Cells are born at a rate
@@ -78,12 +82,16 @@ _MOUNTAINS = ((40, -110, 6, 5, 2200), (37, -81, 4, 3, 700), (46.5, 10, 1.5, 3, 1
               (33, 92, 5, 12, 3000), (45, 105, 5, 10, 1300), (-20, -67, 10, 2.5, 3000),
               (3, 37, 8, 4, 1800), (-27, 26, 5, 6, 1300), (-30, 150, 8, 2, 600))
 _OBS_TIMES = ("0700", "0700", "0800", "1700", "1800", "2400")
-_WARMEST_DOY = 202  # 0-based day of year of the northern maximum, ~30 days after the solstice
+_SOLSTICE_DOY = 171  # 0-based day of the northern summer solstice (21 June)
+# the seasonal cycle lags the solstice by 15 days inland to 50 days on the coasts (thermal
+# inertia of the sea): in spring the interior is warmer than its coastal neighbours, in autumn
+# colder, which only a comparison of neighbouring stations shows
+_LAG_DAYS = (15.0, 50.0)
 _LAPSE = 6.5  # degC per km
 _NOISE = 0.5  # degC, independent per value
-_T_ALIVE, _T_LIFE, _T_AMPLITUDE = 48, (4.0, 10.0), (3.0, 8.0)  # weather systems
+_T_ALIVE, _T_LIFE, _T_AMPLITUDE = 48, (4.0, 10.0), (4.0, 10.0)  # weather systems
 _T_SPEED, _T_WANDER = (5.0, 10.0), 1.0  # degrees of longitude / latitude per day
-_T_RADIUS = (8.0, 15.0)  # degrees, local midsummer / midwinter
+_T_RADIUS = (5.0, 15.0)  # degrees, at the local summer / winter solstice
 _R_RADIUS, _R_LIFE, _R_LAT = (1.2, 7.0), 3, 75.0  # rain cells, summer/winter; days; band
 _PAD = 15  # days simulated before the first year (spin-up)
 _GZIP_LEVEL = 6  # gzip's default: 9 is 3x slower for 2 % smaller files
@@ -95,8 +103,12 @@ def _unit(lat, lon) -> np.ndarray:
 
 
 def _winter(lat, doy):
-    """+1 in a hemisphere's midwinter, -1 in its midsummer, ~0 at the equator."""
-    return -np.tanh(np.asarray(lat) / 10.0) * np.cos(2 * np.pi * (doy - _WARMEST_DOY) / 365.25)
+    """+1 at a hemisphere's winter solstice, -1 at its summer solstice, ~0 at the equator.
+    The size of weather systems follows the sun (the jet stream's strength), while the
+    temperature lags it by a month (thermal inertia): so the spatial arrangement of one
+    day's weather tells whether the season is warming or cooling, which a station's own
+    temperature cannot."""
+    return -np.tanh(np.asarray(lat) / 10.0) * np.cos(2 * np.pi * (doy - _SOLSTICE_DOY) / 365.25)
 
 
 def _stations(rng: np.random.Generator, n: int) -> dict:
@@ -106,7 +118,13 @@ def _stations(rng: np.random.Generator, n: int) -> dict:
     cl = rng.choice(len(_CLUSTERS), n, p=weights / weights.sum())
     spec = [_CLUSTERS[c] for c in cl]
     lat = np.clip([rng.normal(s[2], s[4]) for s in spec], -45, 68)
-    lon = (np.array([rng.normal(s[3], s[5]) for s in spec]) + 180) % 360 - 180
+    lon_raw = np.array([rng.normal(s[3], s[5]) for s in spec])
+    lon = (lon_raw + 180) % 360 - 180
+    # maritime-ness: stations at the edge of their continent's cloud are "coastal" (0 inland,
+    # 1 at two standard deviations and beyond); it sets the lag of their seasonal cycle
+    radius = np.hypot((lat - [s[2] for s in spec]) / [s[4] for s in spec],
+                      (lon_raw - [s[3] for s in spec]) / [s[5] for s in spec])
+    maritime = np.clip(radius / 2, 0, 1)
     elev = 30 + np.abs(rng.normal(0, 120, n))
     for mlat, mlon, slat, slon, h in _MOUNTAINS:
         elev += h * np.exp(-0.5 * (((lat - mlat) / slat) ** 2 + ((lon - mlon) / slon) ** 2))
@@ -130,7 +148,7 @@ def _stations(rng: np.random.Generator, n: int) -> dict:
         state[i] = ("CA", "CO", "KS", "IL", "NY")[int(np.digitize(lon[i], (-115, -105, -95, -85)))]
     order = np.argsort(ids, kind="stable")
     table = {"id": ids, "lat": np.round(lat, 4), "lon": np.round(lon, 4), "elev": elev,
-             "state": state, "wmo": wmo, "cluster": cl, "sflag": sflag, "obstime": obstime,
+             "state": state, "wmo": wmo, "cluster": cl, "maritime": maritime, "sflag": sflag, "obstime": obstime,
              "name": [f"STANDIN {sid[:2]} {i:04d}" for i, sid in enumerate(ids)]}
     return {k: [v[i] for i in order] if isinstance(v, list) else np.asarray(v)[order]
             for k, v in table.items()}
@@ -202,7 +220,8 @@ def _observations(rng, st, doy, weather, rain, missing_fraction, qflag_fraction)
     n, n_days = weather.shape
     shape = (n, n_days)
     lat, elev = st["lat"][:, None], np.where(st["elev"] < -999, 0.0, st["elev"])[:, None]
-    phase = 2 * np.pi * (doy[None, :] - _WARMEST_DOY) / 365.25
+    lag = _LAG_DAYS[0] + (_LAG_DAYS[1] - _LAG_DAYS[0]) * st["maritime"][:, None]
+    phase = 2 * np.pi * (doy[None, :] - _SOLSTICE_DOY - lag) / 365.25
     s = np.sin(np.radians(lat))
     tmean = 28 - 40 * s**2 + 20 * s * np.cos(phase) - _LAPSE * elev / 1000 + weather
     dtr = rng.uniform(6, 12, (n, 1)) + rng.normal(0, 0.7, shape)
