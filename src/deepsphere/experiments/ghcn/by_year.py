@@ -286,10 +286,15 @@ def _scatter(batch, grid, tables, year, counts, unlisted, path) -> None:
     scale = np.array([ELEMENT_SCALE[k] for k in codes.to_pylist()], np.float32)[e]
     # a repeat: a value whose cell already holds one, from an earlier block or from an
     # earlier row of this block (every value but the first of each cell that was empty)
+    # distinct empty cells without a sort: mark each with the index of its last writer; one
+    # writer per cell finds its own index back (float32 holds a block's row indices exactly)
+    flat = grid.reshape(-1)
     cell = np.ravel_multi_index((e, s, d), grid.shape)
-    repeated = cell.size - np.unique(cell[~np.isfinite(grid.reshape(-1)[cell])]).size
+    empty = cell[~np.isfinite(flat[cell])]
+    flat[empty] = np.arange(empty.size, dtype=np.float32)
+    repeated = cell.size - int(np.count_nonzero(flat[empty] == np.arange(empty.size)))
     counts["repeated"] += repeated
-    grid[e, s, d] = (value * scale).astype(np.float32)
+    flat[cell] = (value * scale).astype(np.float32)
     counts["kept"] += int(np.count_nonzero(~missing))
     if repeated:
         log.warning("%s: %d observations repeat an earlier row (same station, day and "

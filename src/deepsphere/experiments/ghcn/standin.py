@@ -15,16 +15,19 @@ Temperature (TMAX, TMIN, tenths of degC), per station and day::
     T = 28 - 40 sin^2(lat) + 20 sin(lat) cos(2 pi (doy - 171 - lag) / 365.25)
         - 6.5 elev_km + weather + noise
 
+    TMAX, TMIN = T +- DTR / 2 + N(0, 0.5),  DTR 6-12 per station + N(0, 0.7) per day
+
 ``lag``: 15 days after the solstice inland to 50 days on the coasts (stations at the edge
 of their continent's cloud, two standard deviations out): in spring the interior is warmer
 than its coastal neighbours, in autumn colder, which only neighbouring stations together show.
-    TMAX, TMIN = T +- DTR / 2 + N(0, 0.5),  DTR 6-12 per station + N(0, 0.7) per day
 
 ``weather``: a sum of Gaussian weather systems ``a sin(pi age / life) exp(-(1 - <x, c>) /
-r^2)`` (|a| 3-8 degC, either sign, life 4-10 days, ~48 alive at a time) whose centres ``c``
-drift eastwards by 5-10 degrees of longitude a day with a little meridional wander; their
-radius ``r`` is seasonal, 8 degrees at the local summer solstice to 15 at the winter one
-(times 0.8-1.2): it follows the sun while the temperature lags it by a month. So a station's anomaly tomorrow is its western neighbours' anomaly today.
+r^2)`` (|a| 4-10 degC, either sign, life 4-10 days, ~48 alive at a time) whose centres ``c``
+drift eastwards by 8-15 degrees of longitude a day (about 1000 km at mid-latitudes) with a
+little meridional wander. Their radius ``r`` is seasonal, 5 degrees at the local summer
+solstice to 15 at the winter one (times 0.8-1.2): it follows the sun, while the temperature
+lags it by 15 to 50 days. So a station's anomaly tomorrow is its western neighbours' anomaly
+today, and the size of one day's weather systems tells the season.
 
 Precipitation (PRCP, tenths of mm): a station rains where it lies inside a rain cell (a
 spherical cap moving eastwards like the weather, alive 1-3 days). Cells are born at a rate
@@ -90,7 +93,7 @@ _LAG_DAYS = (15.0, 50.0)
 _LAPSE = 6.5  # degC per km
 _NOISE = 0.5  # degC, independent per value
 _T_ALIVE, _T_LIFE, _T_AMPLITUDE = 48, (4.0, 10.0), (4.0, 10.0)  # weather systems
-_T_SPEED, _T_WANDER = (5.0, 10.0), 1.0  # degrees of longitude / latitude per day
+_T_SPEED, _T_WANDER = (8.0, 15.0), 1.0  # degrees of longitude / latitude per day
 _T_RADIUS = (5.0, 15.0)  # degrees, at the local summer / winter solstice
 _R_RADIUS, _R_LIFE, _R_LAT = (1.2, 7.0), 3, 75.0  # rain cells, summer/winter; days; band
 _PAD = 15  # days simulated before the first year (spin-up)
