@@ -327,3 +327,30 @@ def test_rain_coherence_is_seasonal_but_its_probability_is_not(written):
     assert abs(djf["mean"] / jja["mean"] - 1) < 0.2, stats
     assert djf["both"] > jja["both"] + 0.2, stats
     assert djf["both"] > 0.55 and jja["both"] < 0.55, stats
+
+
+def test_the_seasonal_cycle_lags_the_solstice_by_a_station_dependent_smooth_delay(written):
+    """The annual harmonic fitted to each northern mid-latitude station's TMAX peaks 15-50
+    days after the 21 June solstice (day 171), the delays differ between stations (coasts lag
+    more) and are alike between nearest neighbours (a smooth, geographic property)."""
+    _, _, stations, df = written
+    tmax = _clean(df, "TMAX")
+    s = stations.set_index("id")
+    ids = [i for i in tmax.columns
+           if 30 <= s.loc[i, "lat"] <= 60 and tmax[i].notna().mean() > 0.9]
+    doy = tmax.index.day_of_year.to_numpy() - 1
+    basis = np.stack([np.ones_like(doy), np.cos(2 * np.pi * doy / 365.25),
+                      np.sin(2 * np.pi * doy / 365.25)], 1).astype(float)
+    lags = {}
+    for i in ids:
+        ok = tmax[i].notna().to_numpy()
+        c = np.linalg.lstsq(basis[ok], tmax[i].to_numpy()[ok], rcond=None)[0]
+        peak = np.degrees(np.arctan2(c[2], c[1])) / 360 * 365.25
+        lags[i] = (peak - 171 + 182) % 365.25 - 182
+    lag = np.array([lags[i] for i in ids])
+    assert 10 < lag.min() and lag.max() < 60, (lag.min(), lag.max())
+    assert lag.std() > 5  # station-dependent, not one delay for all
+    _, ang = _angles(stations, ids)
+    nearest = ang.argmin(axis=1)
+    r = np.corrcoef(lag, lag[nearest])[0, 1]
+    assert r > 0.4, (lag.std(), r)  # neighbours lag alike
