@@ -71,7 +71,7 @@ def test_ghcn_ci_end_to_end(workflow_copy, snakemake_cli):
     with np.load(root / "models/temperature-P2-s0/predictions.npz") as f:
         assert f["scores"].shape == (record["n_samples"]["test"], len(positions), 1)
         # ids are the target days; TMIN and TMAX samples alternate on each day
-        assert np.all(np.diff(f["ids"][::2]) == 1)
+        assert np.all(np.diff(f["ids"][::2].astype(int)) == 1)
     graph = np.load(tmp_path / "data/interim-ci/graphs" / next(
-        p.name for p in (tmp_path / "data/interim-ci/graphs").glob("positions-tmax-tmin*")))
+        p.name for p in (tmp_path / "data/interim-ci/graphs").glob("positions-tmax_tmin*")))
     assert graph["indptr"].size == len(positions) + 1  # the graph is on the kept stations
