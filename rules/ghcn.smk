@@ -126,7 +126,8 @@ rule ghcn_tables:
         runtime=10,
     params:
         ghcn=lambda wildcards: {
-            k: GHCN[k] for k in ("source", "tasks", "orders", "acceptance", "graph")
+            k: GHCN[k]
+            for k in ("source", "tasks", "orders", "acceptance", "graph", "window")
         },
     script:
         "../scripts/ghcn_tables.py"

@@ -91,7 +91,8 @@ def write_ghcn_tables(metrics_paths: Iterable, gh: Mapping, out: Mapping) -> lis
             else "NOAA GHCN-Daily by_year files")
     hardware = "; ".join(sorted(set(scores.hardware)))
     notes = [f"data: {data}",
-             "temperature: next-day TMIN/TMAX from the 5 previous days, MSE and MAE in °C "
+             f"temperature: next-day TMIN/TMAX from the {gh['window']} previous days, MSE and "
+             "MAE in °C "
              "(°C²), over every test station-day with a value; day tasks: the day of the "
              "year as (1 - cos(2π d / L)) / 2 from one day's field",
              f"ours: the test period (the last part of the years, chronological split), mean "
@@ -102,7 +103,8 @@ def write_ghcn_tables(metrics_paths: Iterable, gh: Mapping, out: Mapping) -> lis
              f"hardware of our runs: {hardware}"]
     table = table8_frame(agg, tasks, orders)
     extra = agg[["task", "order", "runs", "parameters", "inference_ms"]]
-    table = table.merge(extra, on=["task", "order"], how="left")
+    table = table.merge(extra, on=["task", "order"], how="left").astype(
+        {"runs": "Int64", "parameters": "Int64"})
     write_table(table, out["table8_csv"], out["table8_md"],
                 title="GHCN: ICLR 2020 Table 8 (prediction from weather stations)", notes=notes)
     a = gh["acceptance"]
