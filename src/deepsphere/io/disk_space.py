@@ -7,7 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
-__all__ = ["NotEnoughDiskSpace", "ensure_free_space", "free_bytes"]
+__all__ = ["NotEnoughDiskSpace", "ensure_download_space", "ensure_free_space", "free_bytes"]
 
 
 class NotEnoughDiskSpace(OSError):
@@ -37,3 +37,23 @@ def ensure_free_space(path: str | os.PathLike, needed_bytes: float, *, what: str
             f"system has {_gb(free)} free. Free some space, or point the config's data folders "
             "(keys raw / interim) at a larger disk, then rerun.")
     return free
+
+
+def ensure_download_space(raw_dir: str | os.PathLike, sizes, *, manual_dir=None,
+                          what: str = "the download") -> float:
+    """Check, before any request, that ``raw_dir`` can hold the files still to download.
+
+    ``sizes``: ``{file name: expected bytes}``. A file already in ``raw_dir`` or placed by
+    hand in ``manual_dir`` needs nothing; an interrupted one needs its size less what its
+    ``.part`` file already holds. Returns the bytes checked for (0: nothing to download)."""
+    raw_dir = Path(raw_dir)
+    need = 0.0
+    for name, size in sizes.items():
+        if (raw_dir / name).exists() or (manual_dir is not None
+                                         and (Path(manual_dir) / name).exists()):
+            continue
+        part = raw_dir / f"{name}.part"
+        need += max(float(size) - (part.stat().st_size if part.exists() else 0), 0.0)
+    if need:
+        ensure_free_space(raw_dir, need, what=what)
+    return need

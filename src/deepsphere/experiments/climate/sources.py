@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from deepsphere.io.disk_space import ensure_free_space
+from deepsphere.io.disk_space import ensure_download_space
 from deepsphere.io.download import Source, fetch_all, with_mirrors
 from deepsphere.io.download_record import fetch_recorded
 
@@ -115,11 +115,8 @@ def fetch_archive(raw_dir: str | os.PathLike, *, manual_dir=MANUAL_DIR, mirrors=
     raw_dir = Path(raw_dir)
     sources = (archive_sources(mirrors, manual_dir) if sources is None
                else with_mirrors(sources, mirrors))
-    dest, manual = raw_dir / ARCHIVE, Path(manual_dir) / ARCHIVE
-    if not dest.exists() and not manual.exists():
-        part = dest.with_name(dest.name + ".part")
-        have = part.stat().st_size if part.exists() else 0
-        ensure_free_space(raw_dir, archive_bytes - have, what=f"downloading {ARCHIVE}")
+    ensure_download_space(raw_dir, {ARCHIVE: archive_bytes}, manual_dir=manual_dir,
+                          what=f"downloading {ARCHIVE}")
     paths = fetch_recorded(sources, raw_dir, manual_dir, retries=retries, progress=progress,
                            **fetch_kwargs)
     return paths[ARCHIVE]

@@ -23,7 +23,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from deepsphere.io.disk_space import ensure_free_space
+from deepsphere.io.disk_space import ensure_download_space
 from deepsphere.io.download import Source, with_mirrors
 from deepsphere.io.download_record import fetch_recorded
 
@@ -79,14 +79,8 @@ def fetch_ghcn(raw_dir: str | os.PathLike, years: Sequence[int], *, manual_dir=M
     raw_dir, manual_dir = Path(raw_dir), Path(manual_dir)
     sources = (ghcn_sources(years, mirrors) if sources is None
                else with_mirrors(sources, mirrors))
-    need = 0.0
-    for s in sources:
-        if (raw_dir / s.name).exists() or (manual_dir / s.name).exists():
-            continue
-        part = raw_dir / f"{s.name}.part"
-        full = STATIONS_BYTES if s.name == STATIONS else YEAR_BYTES
-        need += max(full - (part.stat().st_size if part.exists() else 0), 0)
-    if need:
-        ensure_free_space(raw_dir, need, what="downloading GHCN-Daily")
+    ensure_download_space(
+        raw_dir, {s.name: STATIONS_BYTES if s.name == STATIONS else YEAR_BYTES for s in sources},
+        manual_dir=manual_dir, what="downloading GHCN-Daily")
     return fetch_recorded(sources, raw_dir, manual_dir, retries=retries, progress=progress,
                           **fetch_kwargs)
