@@ -5,9 +5,9 @@ import logging
 
 from deepsphere.geometry.graphs import build_graph, save_graph
 from deepsphere.runtime.threads import set_num_threads
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     logging.info("%d threads", set_num_threads(snakemake.threads))
     definition = dict(snakemake.params.definition)
     logging.info("building graph %s", json.dumps(definition, sort_keys=True))

@@ -6,9 +6,9 @@ import logging
 from pathlib import Path
 
 from deepsphere.experiments.climate.sources import fetch_archive
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     d = snakemake.params.download
     raw_dir = Path(snakemake.output[0]).parent
     logging.info("fetching the climate archive into %s (placed by hand: %s)", raw_dir,

@@ -4,9 +4,9 @@ climate_map_figure)."""
 import logging
 
 from deepsphere.experiments.climate.figures import map_figure
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     name = map_figure(list(snakemake.input.predictions), snakemake.params.runs,
                       snakemake.input.test, snakemake.output[0])
     logging.info("map figure: %s", name)

@@ -3,9 +3,9 @@
 import logging
 
 from deepsphere.experiments.climate.preprocess import convert_split
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     s = snakemake.params.shards
     summary = convert_split(snakemake.input.maps, snakemake.input.split_list, snakemake.output[0],
                             expected=snakemake.params.expected,

@@ -5,9 +5,9 @@ import logging
 from pathlib import Path
 
 from deepsphere.experiments.climate.sources import fetch_split_lists
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     d = snakemake.params.download
     raw_dir = Path(snakemake.output[0]).parent
     paths = fetch_split_lists(raw_dir, manual_dir=d["manual_dir"], mirrors=d["split_mirrors"],

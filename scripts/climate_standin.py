@@ -5,9 +5,9 @@ import logging
 from pathlib import Path
 
 from deepsphere.experiments.climate.standin import write_standin
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     params = dict(snakemake.params.standin)
     logging.info("climate stand-in: %s, seed %d", params, snakemake.params.seed)
     record = write_standin(Path(snakemake.output.record).parent, seed=snakemake.params.seed,

@@ -4,9 +4,9 @@ climate_statistics)."""
 import logging
 
 from deepsphere.experiments.climate.preprocess import training_statistics
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     stats = training_statistics(snakemake.input[0], snakemake.output[0])
     logging.info("class fractions %s, weights %s", stats["class_fractions"],
                  stats["class_weights"])

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from deepsphere.experiments.climate.preprocess import unpack_maps
 from deepsphere.experiments.climate.sources import manual_maps_dir
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     record = Path(snakemake.output[0])
     if snakemake.input:
         unpack_maps(snakemake.input[0], record.parent, record=record)

@@ -2,9 +2,9 @@
 
 from deepsphere.experiments.cosmo.figures import plot_cost_accuracy
 from deepsphere.experiments.cosmo.results import collect_runs, paper_table2, table2_frame
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     t2 = snakemake.params.table2
     table = table2_frame(collect_runs(snakemake.input), order=t2["order"], noise=float(t2["noise"]))
     ours = table.rename(columns={"accuracy_ours": "accuracy", "time_ms_ours": "time_ms",

@@ -7,9 +7,9 @@ import logging
 from pathlib import Path
 
 from deepsphere.experiments.cosmo.sources import fetch_cosmo
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     raw_dir = Path(snakemake.output.training).parent
     logging.info("fetching Zenodo record 1303272 into %s (files placed by hand: %s)", raw_dir,
                  Path(snakemake.params.manual_dir).resolve())

@@ -8,9 +8,9 @@ from deepsphere.experiments.cosmo.figures import plot_example_maps
 from deepsphere.experiments.cosmo.noise import add_fixed_noise
 from deepsphere.experiments.cosmo.preprocess import load_normalisation, load_patch_cache, normalise
 from deepsphere.experiments.cosmo.sources import LABELS, list_maps
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     path, label = list_maps(Path(snakemake.input.maps) / "testing")[0]
     cache = load_patch_cache(snakemake.input.patches)
     patch = normalise(cache.x[0], load_normalisation(snakemake.input.normalisation))

@@ -3,9 +3,9 @@
 import logging
 
 from deepsphere.experiments.cosmo.preprocess import compute_normalisation, save_normalisation
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     stats = compute_normalisation(snakemake.input[0])
     logging.info("training std %.6g, mean %.3g over %d pixels", stats["std"], stats["mean"],
                  stats["n_pixels"])

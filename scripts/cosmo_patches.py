@@ -6,9 +6,9 @@ from pathlib import Path
 from deepsphere.experiments.cosmo.plan import smoothing_arcmin
 from deepsphere.experiments.cosmo.preprocess import build_patch_cache
 from deepsphere.experiments.cosmo.sources import list_maps
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     cosmo, split = snakemake.params.cosmo, snakemake.wildcards.split
     maps = list_maps(Path(snakemake.input.maps) / split,
                      expected_per_class=cosmo["maps_per_class"][split])

@@ -4,9 +4,9 @@ import logging
 from pathlib import Path
 
 from deepsphere.experiments.cosmo.standin import write_standin_dataset
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     params = dict(snakemake.params.standin)
     logging.info("stand-in dataset: %s, seed %d", params, snakemake.params.seed)
     write_standin_dataset(Path(snakemake.output.training).parent, seed=snakemake.params.seed,

@@ -1,8 +1,8 @@
 """PSD or histogram features + linear SVM for one (order, noise) cell (rule cosmo_svm)."""
 
 from deepsphere.experiments.cosmo.runs import run_svm_spec
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     run_svm_spec(snakemake.params.spec, dict(snakemake.input.items()),
                  model_path=snakemake.output.model, metrics_path=snakemake.output.metrics)  # fmt: skip

@@ -3,9 +3,9 @@
 import logging
 
 from deepsphere.experiments.cosmo.results import write_cosmo_tables
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     checks = write_cosmo_tables(list(snakemake.input), snakemake.params.cosmo,
                                 dict(snakemake.output.items()))
     for c in checks:

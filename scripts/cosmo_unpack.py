@@ -7,9 +7,9 @@ from pathlib import Path
 from deepsphere.experiments.cosmo.sources import verify_cosmo
 from deepsphere.experiments.cosmo.standin import verify_standin_archives
 from deepsphere.io.archives import unpack_archives
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     zips = [p for p in map(Path, snakemake.input) if p.suffix == ".zip"]
     raw_dir = zips[0].parent
     if snakemake.params.source == "zenodo":

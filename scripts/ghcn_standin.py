@@ -6,9 +6,9 @@ from pathlib import Path
 
 from deepsphere.experiments.ghcn.standin import write_standin
 from deepsphere.io.atomic import atomic_write_json
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     params = dict(snakemake.params.standin)
     logging.info("GHCN stand-in: %s, years %s, seed %d", params, snakemake.params.years,
                  snakemake.params.seed)

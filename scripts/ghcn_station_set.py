@@ -2,9 +2,9 @@
 graph rule builds the graph (rule ghcn_station_set)."""
 
 from deepsphere.experiments.ghcn.preprocess import make_station_set
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     make_station_set(snakemake.input.stations, list(snakemake.input.years),
                      snakemake.params.elements, snakemake.params.coverage,
                      snakemake.output.arrays, snakemake.output.positions)

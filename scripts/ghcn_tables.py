@@ -3,9 +3,9 @@
 import logging
 
 from deepsphere.experiments.ghcn.results import write_ghcn_tables
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     checks = write_ghcn_tables(list(snakemake.input.metrics), snakemake.params.ghcn,
                                dict(snakemake.output.items()))
     for c in checks:

@@ -3,9 +3,9 @@
 import logging
 
 from deepsphere.experiments.modelnet40.results import write_modelnet40_tables
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     checks = write_modelnet40_tables(list(snakemake.input.metrics), snakemake.params.modelnet40,
                                      list(snakemake.input.summaries),
                                      dict(snakemake.output.items()))

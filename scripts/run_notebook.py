@@ -1,9 +1,9 @@
 """Execute one parameterised notebook with papermill (rule notebook)."""
 
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 from deepsphere.workflow.notebooks import execute_notebook
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     execute_notebook(
         snakemake.input.notebook,
         snakemake.output.notebook,

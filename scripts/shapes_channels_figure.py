@@ -7,9 +7,9 @@ from deepsphere.experiments.shapes.figures import plot_mesh_channels
 from deepsphere.experiments.shapes.meshes import read_meshes
 from deepsphere.experiments.shapes.raw_files import split_meshes
 from deepsphere.experiments.shapes.settings import NO_HIT_DISTANCE
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     p = snakemake.params
     test = split_meshes(p.dataset, snakemake.input.meshes, "test")[:10]
     # the first test mesh that reads (an unreadable one is the projection's to report)

@@ -6,11 +6,11 @@ import logging
 from pathlib import Path
 
 from deepsphere.experiments.shapes.sources import fetch_modelnet40, fetch_shrec17
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
 FETCH = {"modelnet40": fetch_modelnet40, "shrec17": fetch_shrec17}
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     p = snakemake.params
     raw_dir = Path(snakemake.output[0]).parent
     logging.info("fetching %s into %s (files placed by hand: %s)", p.dataset, raw_dir,

@@ -7,9 +7,9 @@ from deepsphere.experiments.shapes.cache import project_split
 from deepsphere.experiments.shapes.raw_files import split_meshes
 from deepsphere.experiments.shapes.settings import NO_HIT_DISTANCE, Projection, grid_sampling
 from deepsphere.io.atomic import atomic_write_json
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     p, w = snakemake.params, snakemake.wildcards
     projection = Projection(p.dataset, w.grid, w.split, w.rotation, int(w.copies))
     meshes = split_meshes(p.dataset, snakemake.input.meshes, w.split)

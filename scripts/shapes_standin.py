@@ -4,9 +4,9 @@ import logging
 from pathlib import Path
 
 from deepsphere.experiments.shapes.raw_files import write_standin_raw
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     params = dict(snakemake.params.standin)
     logging.info("%s stand-in: %s, seed %d", snakemake.params.dataset, params, snakemake.params.seed)
     written = write_standin_raw(snakemake.params.dataset, Path(snakemake.output.record).parent,

@@ -5,9 +5,9 @@ import logging
 
 from deepsphere.experiments.shapes.cache import channel_statistics, load_projections
 from deepsphere.io.atomic import atomic_write_json
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     stats = channel_statistics(load_projections(snakemake.input[0]))
     atomic_write_json(snakemake.output[0], {**stats, "source": str(snakemake.input[0])})
     logging.info("channel statistics: %s", stats)

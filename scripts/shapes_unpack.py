@@ -5,9 +5,9 @@ import logging
 from pathlib import Path
 
 from deepsphere.experiments.shapes.raw_files import unpack_raw
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     raw_dir = Path(snakemake.input[0]).parent
     out = unpack_raw(snakemake.params.dataset, raw_dir, snakemake.output[0],
                      source=snakemake.params.source)

@@ -4,9 +4,9 @@ evaluator's input folder and summary (rule shrec17_retrieval)."""
 import logging
 
 from deepsphere.experiments.shrec17.retrieval import score_predictions
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     out = snakemake.output
     result = score_predictions(snakemake.input.predictions, snakemake.input.meshes,
                                scores_path=out.scores, evaluator_zip=out.evaluator,

@@ -3,9 +3,9 @@
 import logging
 
 from deepsphere.experiments.shrec17.results import write_shrec17_tables
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     checks = write_shrec17_tables(list(snakemake.input.metrics), list(snakemake.input.retrieval),
                                   snakemake.params.shrec17, list(snakemake.input.summaries),
                                   dict(snakemake.output.items()))

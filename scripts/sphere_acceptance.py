@@ -6,9 +6,9 @@ import pandas as pd
 
 from deepsphere.experiments.sphere import tables
 from deepsphere.reporting.checks import write_verdict
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     checks = tables.acceptance_checks(pd.read_csv(snakemake.input.equivariance),
                                       pd.read_csv(snakemake.input.kernel_widths),
                                       pd.read_csv(snakemake.input.filtering_speed),

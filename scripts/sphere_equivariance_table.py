@@ -5,9 +5,9 @@ import logging
 from deepsphere.experiments.sphere import tables
 from deepsphere.experiments.sphere.figures import plot_equivariance_error
 from deepsphere.reporting.tables import write_table
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     ours = tables.read_frames(snakemake.input.curves)
     paper = tables.paper_equivariance_error(ours["nside"].unique())
     table, notes = tables.equivariance_table(ours, factor=snakemake.params.factor,

@@ -11,9 +11,9 @@ from deepsphere.geometry.graphs import load_graph  # noqa: E402
 from deepsphere.geometry.laplacian import laplacian  # noqa: E402
 from deepsphere.io.atomic import atomic_write_text  # noqa: E402
 from deepsphere.runtime.threads import set_num_threads  # noqa: E402
-from deepsphere.workflow.logs import log_to_file  # noqa: E402
+from deepsphere.workflow.logs import workflow_job  # noqa: E402
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     # both sides get the rule's threads: healpy's OpenMP ones and the graph filter's compiled loops
     logging.info("%d threads", set_num_threads(snakemake.threads))
     p = snakemake.params

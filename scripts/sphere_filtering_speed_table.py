@@ -4,9 +4,9 @@ from deepsphere.experiments.sphere import tables
 from deepsphere.experiments.sphere.figures import plot_filtering_speed
 from deepsphere.experiments.sphere.filtering_speed import paper_filtering_speed
 from deepsphere.reporting.tables import write_table
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     ours = tables.speed_frame(tables.read_frames(snakemake.input.speeds))
     table, notes = tables.filtering_speed_table(ours)
     write_table(table, snakemake.output.csv, snakemake.output.md,

@@ -11,9 +11,9 @@ from deepsphere.experiments.sphere.tables import width_search_frame  # noqa: E40
 from deepsphere.geometry.graphs import load_graph  # noqa: E402
 from deepsphere.geometry.laplacian import laplacian  # noqa: E402
 from deepsphere.io.atomic import atomic_write_text  # noqa: E402
-from deepsphere.workflow.logs import log_to_file  # noqa: E402
+from deepsphere.workflow.logs import workflow_job  # noqa: E402
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     p = snakemake.params
     nside, k = int(snakemake.wildcards.nside), int(snakemake.wildcards.k)
     graph = load_graph(snakemake.input.graph)  # only its neighbour pattern and vectors are used

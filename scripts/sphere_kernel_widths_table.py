@@ -4,9 +4,9 @@ from deepsphere.experiments.sphere import tables
 from deepsphere.experiments.sphere.figures import plot_kernel_widths
 from deepsphere.io.atomic import atomic_write_text
 from deepsphere.reporting.tables import write_table
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     searches = tables.read_frames(snakemake.input.searches)
     table, notes = tables.kernel_widths_table(searches, rtol=snakemake.params.rtol)
     write_table(table, snakemake.output.csv, snakemake.output.md,

@@ -1,9 +1,9 @@
 """Train, evaluate, time and record one network run of any experiment (rule train_network)."""
 
-from deepsphere.workflow.logs import log_to_file
+from deepsphere.workflow.logs import workflow_job
 from deepsphere.workflow.network_run import run_network
 
-with log_to_file(snakemake.log[0]):
+with workflow_job(snakemake):
     inputs = dict(snakemake.input.items())
     graph_paths = inputs.pop("graphs", [])
     run_network(snakemake.params.spec, inputs, metrics_path=snakemake.output.metrics,

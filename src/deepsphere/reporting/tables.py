@@ -11,13 +11,16 @@ numbers as ``pandas.DataFrame`` objects sharing key columns.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import pandas as pd
 
 from deepsphere.io.atomic import atomic_write_text
+from deepsphere.runtime import provenance
 
 MISSING = "–"
 
@@ -107,11 +110,19 @@ def write_table(
     floatfmt: str = ".4g",
 ) -> None:
     """Write ``df`` as CSV (missing = empty field, full precision) and, if given, as Markdown
-    (``title`` heading, the table, then ``notes`` as a bullet list)."""
+    (``title`` heading, the table, then ``notes`` as a bullet list, then a provenance line).
+
+    Provenance (:mod:`deepsphere.runtime.provenance`: config, versions, git commit, hardware)
+    goes whole into ``<csv stem>.provenance.json`` beside the CSV, summarised in the Markdown.
+    """
+    csv_path = Path(csv_path)
+    rec = provenance.record()
+    sidecar = csv_path.with_name(csv_path.stem + ".provenance.json")
+    files = [csv_path.name] + ([Path(md_path).name] if md_path is not None else [])
+    atomic_write_text(sidecar, json.dumps({"files": files, **rec}, indent=1) + "\n")
     atomic_write_text(csv_path, df.to_csv(index=False, na_rep=""))
     if md_path is not None:
         md = to_markdown(df, floatfmt=floatfmt, title=title)
-        notes = list(notes)
-        if notes:
-            md += "\n" + "\n".join(f"- {n}" for n in notes) + "\n"
+        notes = [*notes, provenance.markdown_footer(rec, sidecar=sidecar.name)]
+        md += "\n" + "\n".join(f"- {n}" for n in notes) + "\n"
         atomic_write_text(md_path, md)

@@ -1,4 +1,5 @@
-"""Send a workflow step's logging, stdout and stderr to its Snakemake log file."""
+"""A workflow job's set-up: logging, stdout and stderr to its Snakemake log file, and the
+provenance its result files record (:mod:`deepsphere.runtime.provenance`)."""
 
 from __future__ import annotations
 
@@ -36,3 +37,13 @@ def log_to_file(path: str | Path, level: int = logging.INFO) -> Iterator[None]:
             root.removeHandler(handler)
             root.setLevel(old_level)
             sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def workflow_job(snakemake) -> Iterator[None]:
+    """The block of a workflow script: :func:`log_to_file` on the job's first log, and its
+    config and rule recorded as the provenance of every table and figure written inside."""
+    from deepsphere.runtime.provenance import recording
+
+    with log_to_file(snakemake.log[0]), recording(dict(snakemake.config), rule=snakemake.rule):
+        yield
