@@ -6,7 +6,9 @@ The offline demo: `snakemake all --cores 2 --configfile config/demo.yaml` (targe
 
 An experiment is run when its section is in the config: rules/<name>.smk is included only
 then (an experiment = a config/schema/<name>.yaml and a rules/<name>.smk), and registers its
-final targets.
+final targets. rules/report.smk, included last, adds <results>/paper.md (every table, the paper
+beside ours); `snakemake --cores 1 --report report.html` then builds the browsable report
+(captions under report/).
 """
 
 from pathlib import Path
@@ -14,8 +16,14 @@ from pathlib import Path
 from snakemake.utils import min_version
 
 from deepsphere.workflow.config import experiments_in, load_config_file, validate_config
+from deepsphere.workflow.environments import export_job_pythonpath
 
 min_version("9.19")
+
+# Every job runs this checkout's deepsphere (src/ first on its PYTHONPATH): the per-rule conda
+# environments envs/<family>.yaml hold only third-party packages, and the notebook kernels
+# that papermill starts see no other path (deepsphere.workflow.environments says why).
+export_job_pythonpath(Path(workflow.basedir) / "src")
 
 
 # A --configfile on the command line replaces config/config.yaml instead of being merged
@@ -28,6 +36,10 @@ if not workflow.overwrite_configfiles:
 validate_config(config, Path(workflow.basedir) / "config" / "schema")
 
 
+# `snakemake --report report.html` (or report.zip): every table and figure, with captions.
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/graphs.smk"
 
@@ -38,6 +50,7 @@ for _experiment in experiments_in(config):
 
 
 include: "rules/training.smk"
+include: "rules/report.smk"
 
 
 rule all:

@@ -24,7 +24,7 @@ rule climate_download:
         "logs/climate/download.log",
     localrule: True
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=500,
@@ -46,7 +46,7 @@ rule climate_split_lists:
         "logs/climate/split_lists.log",
     localrule: True
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=500,
@@ -71,7 +71,7 @@ rule climate_standin:
     benchmark:
         "benchmarks/workflow/climate/standin.tsv"
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -93,7 +93,7 @@ rule climate_unpack:
     benchmark:
         "benchmarks/workflow/climate/unpack.tsv"
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -118,7 +118,7 @@ rule climate_shards:
     wildcard_constraints:
         split="train|val|test",
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -140,7 +140,7 @@ rule climate_statistics:
     log:
         "logs/climate/statistics.log",
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -168,7 +168,7 @@ rule climate_tables:
         "logs/climate/tables.log",
     localrule: True
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/reporting.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -186,12 +186,18 @@ rule climate_map_figure:
         predictions=[CLIMATE_PATHS.predictions(r) for r in CLIMATE_FIGURE_RUNS],
         test=CLIMATE_PATHS.shards("test"),
     output:
-        f"{CLIMATE_PATHS.results}/figures/map.png",
+        report(
+            f"{CLIMATE_PATHS.results}/figures/map.png",
+            caption="../report/climate/figures/map.rst",
+            category="Climate",
+            subcategory="Figures",
+            labels={"title": "A test map: water vapour, true and predicted labels"},
+        ),
     log:
         "logs/climate/map_figure.log",
     localrule: True
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/reporting.yaml"
     threads: 1
     resources:
         mem_mb=lambda wildcards: climate_rules.figure_mem_mb(CLIMATE),

@@ -22,6 +22,8 @@ GRAPH_DEFINITIONS = {}
 RUNS = RunRegistry()
 # experiment -> its final outputs, filled by each rules file; rule all takes those targeted.
 TARGETS = {}
+# The summary page of the targeted experiments (rules/report.smk); rule all takes it too.
+REPORT_TARGETS = []
 
 
 def graph_path(definition):
@@ -82,5 +84,7 @@ def get_run_mem_mb(wildcards, attempt):
 
 
 def get_final_targets():
-    """The final outputs of every targeted experiment (the default target)."""
-    return [t for name in targeted_experiments(config) for t in TARGETS.get(name, [])]
+    """The final outputs of every targeted experiment and the summary page (the default
+    target)."""
+    names = targeted_experiments(config)
+    return [t for name in names for t in TARGETS.get(name, [])] + REPORT_TARGETS

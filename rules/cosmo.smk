@@ -28,7 +28,7 @@ rule cosmo_download:
         "logs/cosmo/download.log",
     localrule: True
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=500,
@@ -50,7 +50,7 @@ rule cosmo_standin:
     benchmark:
         "benchmarks/workflow/cosmo/standin.tsv"
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -70,7 +70,7 @@ rule cosmo_unpack:
     log:
         "logs/cosmo/unpack.log",
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -94,7 +94,7 @@ rule cosmo_patches:
         split="training|testing",
         order=r"\d+",
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=4000,
@@ -115,7 +115,7 @@ rule cosmo_normalisation:
     wildcard_constraints:
         order=r"\d+",
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -137,7 +137,7 @@ rule cosmo_svm:
     wildcard_constraints:
         run=RUNS.wildcard("svm", "cosmo"),
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/training.yaml"
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: RUNS.get("cosmo", wildcards.run).mem_mb
@@ -163,7 +163,7 @@ rule cosmo_tables:
         "logs/cosmo/tables.log",
     localrule: True
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/reporting.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -180,12 +180,18 @@ rule cosmo_cost_figure:
     input:
         COSMO_TABLE2_METRICS,
     output:
-        f"{COSMO_PATHS.results}/figures/cost_accuracy.png",
+        report(
+            f"{COSMO_PATHS.results}/figures/cost_accuracy.png",
+            caption="../report/cosmo/figures/cost_accuracy.rst",
+            category="Cosmo",
+            subcategory="Figures",
+            labels={"title": "ICLR 2020 Fig. 4: accuracy against inference time"},
+        ),
     log:
         "logs/cosmo/cost_figure.log",
     localrule: True
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/reporting.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -202,12 +208,18 @@ rule cosmo_example_maps:
         patches=COSMO_PATHS.run_inputs(COSMO["table2"]["order"])["test"],
         normalisation=COSMO_PATHS.run_inputs(COSMO["table2"]["order"])["normalisation"],
     output:
-        f"{COSMO_PATHS.results}/figures/example_maps.png",
+        report(
+            f"{COSMO_PATHS.results}/figures/example_maps.png",
+            caption="../report/cosmo/figures/example_maps.rst",
+            category="Cosmo",
+            subcategory="Figures",
+            labels={"title": "A test map and a patch without and with noise"},
+        ),
     log:
         "logs/cosmo/example_maps.log",
     localrule: True
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/reporting.yaml"
     threads: 1
     resources:
         mem_mb=2000,

@@ -30,7 +30,7 @@ rule ghcn_download:
         "logs/ghcn/download.log",
     localrule: True
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=500,
@@ -52,7 +52,7 @@ rule ghcn_standin:
     benchmark:
         "benchmarks/workflow/ghcn/standin.tsv"
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -76,7 +76,7 @@ rule ghcn_parse_year:
     benchmark:
         "benchmarks/workflow/ghcn/parse/{ghcn_year}.tsv"
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 2
     resources:
         mem_mb=lambda wildcards, attempt: ghcn_rules.parse_mem_mb(GHCN) * attempt,
@@ -95,7 +95,7 @@ rule ghcn_station_set:
     log:
         "logs/ghcn/sets/{ghcn_set}.log",
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: ghcn_rules.set_mem_mb(GHCN) * attempt,
@@ -119,7 +119,7 @@ rule ghcn_tables:
         "logs/ghcn/tables.log",
     localrule: True
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/reporting.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -140,12 +140,18 @@ rule ghcn_error_map:
             ghcn_rules.plan.station_set_name(GHCN["figure"]["task"])
         ),
     output:
-        f"{GHCN_PATHS.results}/figures/error_map.png",
+        report(
+            f"{GHCN_PATHS.results}/figures/error_map.png",
+            caption="../report/ghcn/figures/error_map.rst",
+            category="GHCN",
+            subcategory="Figures",
+            labels={"title": "The stations coloured by their test error"},
+        ),
     log:
         "logs/ghcn/error_map.log",
     localrule: True
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/reporting.yaml"
     threads: 1
     resources:
         mem_mb=1000,

@@ -15,7 +15,7 @@ rule build_graph:
     benchmark:
         "benchmarks/workflow/graphs/{graph_id}.tsv"
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/geometry.yaml"
     threads: 2
     resources:
         mem_mb=get_graph_mem_mb,

@@ -28,7 +28,7 @@ rule modelnet40_download:
         "logs/modelnet40/download.log",
     localrule: True
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=500,
@@ -51,7 +51,7 @@ rule modelnet40_standin:
     benchmark:
         "benchmarks/workflow/modelnet40/standin.tsv"
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -72,7 +72,7 @@ rule modelnet40_unpack:
     log:
         "logs/modelnet40/unpack.log",
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -100,7 +100,7 @@ rule modelnet40_project:
         rotation="none|z|so3",
         copies=r"\d+",
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=4000,
@@ -126,7 +126,7 @@ rule modelnet40_statistics:
         rotation="none|z|so3",
         copies=r"\d+",
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=lambda wildcards: modelnet40_rules.statistics_mem_mb(
@@ -150,7 +150,7 @@ rule modelnet40_tables:
         "logs/modelnet40/tables.log",
     localrule: True
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/reporting.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -167,12 +167,18 @@ rule modelnet40_channels_figure:
     input:
         meshes=MODELNET40_PATHS.meshes,
     output:
-        f"{MODELNET40_PATHS.results}/figures/channels.png",
+        report(
+            f"{MODELNET40_PATHS.results}/figures/channels.png",
+            caption="../report/modelnet40/figures/channels.rst",
+            category="ModelNet40",
+            subcategory="Figures",
+            labels={"title": "A ModelNet40 test mesh and its six spherical maps"},
+        ),
     log:
         "logs/modelnet40/channels_figure.log",
     localrule: True
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/reporting.yaml"
     threads: 1
     resources:
         mem_mb=2000,

@@ -17,7 +17,7 @@ rule notebook:
     log:
         "logs/notebooks/{notebook}.log",
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/notebooks.yaml"
     threads: 1
     resources:
         mem_mb=3000,

@@ -30,7 +30,7 @@ rule shrec17_download:
         "logs/shrec17/download.log",
     localrule: True
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=500,
@@ -53,7 +53,7 @@ rule shrec17_standin:
     benchmark:
         "benchmarks/workflow/shrec17/standin.tsv"
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -74,7 +74,7 @@ rule shrec17_unpack:
     log:
         "logs/shrec17/unpack.log",
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -102,7 +102,7 @@ rule shrec17_project:
         rotation="none|z|so3",
         copies=r"\d+",
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=4000,
@@ -128,7 +128,7 @@ rule shrec17_statistics:
         rotation="none|z|so3",
         copies=r"\d+",
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=lambda wildcards: shrec17_rules.statistics_mem_mb(
@@ -152,7 +152,7 @@ rule shrec17_retrieval:
     wildcard_constraints:
         run=RUNS.wildcard("network", "shrec17"),
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/reporting.yaml"
     threads: 1
     resources:
         mem_mb=4000,
@@ -177,7 +177,7 @@ rule shrec17_tables:
         "logs/shrec17/tables.log",
     localrule: True
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/reporting.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -192,12 +192,18 @@ rule shrec17_channels_figure:
     input:
         meshes=SHREC17_PATHS.meshes,
     output:
-        f"{SHREC17_PATHS.results}/figures/channels.png",
+        report(
+            f"{SHREC17_PATHS.results}/figures/channels.png",
+            caption="../report/shrec17/figures/channels.rst",
+            category="SHREC'17",
+            subcategory="Figures",
+            labels={"title": "A SHREC'17 test mesh and its six spherical maps"},
+        ),
     log:
         "logs/shrec17/channels_figure.log",
     localrule: True
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/reporting.yaml"
     threads: 1
     resources:
         mem_mb=2000,

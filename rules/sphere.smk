@@ -39,7 +39,7 @@ rule sphere_equivariance_curve:
     benchmark:
         "benchmarks/workflow/sphere/equivariance/{sphere_graph}_nside{nside}.tsv"
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/geometry.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -62,11 +62,17 @@ rule sphere_equivariance_table:
     output:
         csv=f"{SPHERE_TABLES}/equivariance_error.csv",
         md=f"{SPHERE_TABLES}/equivariance_error.md",
-        figure=f"{SPHERE_FIGURES}/equivariance_error.png",
+        figure=report(
+            f"{SPHERE_FIGURES}/equivariance_error.png",
+            caption="../report/sphere/figures/equivariance_error.rst",
+            category="Sphere study",
+            subcategory="Figures",
+            labels={"title": "ICLR 2020 Fig. 2: equivariance error against ell"},
+        ),
     log:
         "logs/sphere/equivariance_table.log",
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/reporting.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -92,7 +98,7 @@ rule sphere_kernel_width_search:
     benchmark:
         "benchmarks/workflow/sphere/kernel_widths/nside{nside}_k{k}.tsv"
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/geometry.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -118,13 +124,19 @@ rule sphere_kernel_widths_table:
         csv=f"{SPHERE_TABLES}/kernel_widths.csv",
         md=f"{SPHERE_TABLES}/kernel_widths.md",
         v1=f"{SPHERE_TABLES}/kernel_widths_v1.csv",
-        figure=f"{SPHERE_FIGURES}/kernel_widths.png",
+        figure=report(
+            f"{SPHERE_FIGURES}/kernel_widths.png",
+            caption="../report/sphere/figures/kernel_widths.rst",
+            category="Sphere study",
+            subcategory="Figures",
+            labels={"title": "ICLR 2020 Fig. 3: optimal kernel widths"},
+        ),
     log:
         "logs/sphere/kernel_widths_table.log",
     benchmark:
         "benchmarks/workflow/sphere/kernel_widths_table.tsv"
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/reporting.yaml"
     threads: 1
     resources:
         mem_mb=v1_heuristic_mem_mb(max(SPHERE_KW["v1_nsides"])),
@@ -159,8 +171,10 @@ rule sphere_filtering_speed:
     benchmark:
         "benchmarks/workflow/sphere/filtering_speed/nside{nside}.tsv"
     conda:
-        "../envs/deepsphere.yaml"
-    threads: workflow.cores
+        "../envs/geometry.yaml"
+    # the whole machine for the timings: Snakemake caps threads at --cores locally, and on
+    # a cluster (no --cores) the job asks for 8 CPUs
+    threads: 8
     resources:
         mem_mb=lambda wildcards: filtering_speed_mem_mb(int(wildcards.nside)),
         runtime=60,
@@ -180,11 +194,17 @@ rule sphere_filtering_speed_table:
     output:
         csv=f"{SPHERE_TABLES}/filtering_speed.csv",
         md=f"{SPHERE_TABLES}/filtering_speed.md",
-        figure=f"{SPHERE_FIGURES}/filtering_speed.png",
+        figure=report(
+            f"{SPHERE_FIGURES}/filtering_speed.png",
+            caption="../report/sphere/figures/filtering_speed.rst",
+            category="Sphere study",
+            subcategory="Figures",
+            labels={"title": "Filtering speed: graph filters against harmonics"},
+        ),
     log:
         "logs/sphere/filtering_speed_table.log",
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/reporting.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -204,7 +224,7 @@ rule sphere_acceptance:
     log:
         "logs/sphere/acceptance.log",
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/reporting.yaml"
     threads: 1
     resources:
         mem_mb=500,

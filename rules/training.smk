@@ -21,7 +21,7 @@ rule train_network:
         experiment="|".join(RUNS.experiments()) or r"(?!x)x",
         run=RUNS.wildcard("network"),
     conda:
-        "../envs/deepsphere.yaml"
+        "../envs/training.yaml"
     threads: 2
     resources:
         mem_mb=get_run_mem_mb,
