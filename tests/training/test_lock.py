@@ -126,6 +126,38 @@ def test_a_lock_of_another_host_is_never_taken_over(tmp_path):
     assert read_lock(run_dir / LOCK_NAME) == record
 
 
+@pytest.mark.parametrize(("held_by", "now", "taken_over"), [
+    (("4711", 0), ("4711", 1), True),  # this job before SLURM requeued it (another node)
+    (("4711", 1), ("4711", 1), False),  # the same incarnation: a live run elsewhere
+    (("4711", 0), ("4712", 1), False),  # another job
+    (("4711", 0), (None, 0), False),  # not under SLURM
+])
+def test_a_requeued_slurm_job_takes_over_its_earlier_incarnations_lock(
+        tmp_path, monkeypatch, held_by, now, taken_over):
+    """A preempted job restarts with its job id and SLURM_RESTART_COUNT + 1, maybe on another
+    node, where the lock of its dead first run would otherwise block the resume forever."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    record = {"pid": 999999, "host": "gpu-node-7", "started": "2024-05-01T10:00:00+00:00",
+              "argv": ["snakemake"], "token": "x", "slurm_job": held_by[0],
+              "slurm_restart": held_by[1]}
+    (run_dir / LOCK_NAME).write_text(json.dumps(record))
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    if now[0] is not None:
+        monkeypatch.setenv("SLURM_JOB_ID", now[0])
+    monkeypatch.setenv("SLURM_RESTART_COUNT", str(now[1]))
+    if taken_over:
+        with run_lock(run_dir) as path:
+            held = read_lock(path)
+            assert (held["pid"], held["slurm_job"], held["slurm_restart"]) == (
+                os.getpid(), "4711", 1)
+    else:
+        with pytest.raises(RunDirectoryLocked, match="another host"):
+            with run_lock(run_dir):
+                pass
+        assert read_lock(run_dir / LOCK_NAME) == record
+
+
 def test_the_same_process_cannot_lock_twice(tmp_path):
     with run_lock(tmp_path), pytest.raises(RunDirectoryLocked, match="already locked by this "
                                                                      "process"):

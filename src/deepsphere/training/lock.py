@@ -8,7 +8,10 @@ when the ``with`` block ends, however it ends. A second process on the same dire
 - A lock left by a dead process of this host (pid gone, a zombie, or the pid now belongs to a
   process started later) is stale: it is taken over with a warning.
 - A lock from another host is never taken over (its pid cannot be checked from here): the
-  message says to delete the file if that host's run is dead.
+  message says to delete the file if that host's run is dead. Except one case: a SLURM job
+  that was requeued (preempted, or ``scontrol requeue``) keeps its job id, may restart on
+  another node, and its earlier incarnation is dead by definition; a lock recorded by the same
+  ``SLURM_JOB_ID`` with a lower ``SLURM_RESTART_COUNT`` is stale wherever it was taken.
 
 No Keras, no third-party imports (planning code may import this).
 """
@@ -95,8 +98,19 @@ def _describe(holder: dict) -> str:
             f"{holder.get('started', '?')} (command: {' '.join(holder.get('argv') or []) or '?'})")
 
 
+def _slurm_incarnation() -> tuple[str | None, int]:
+    """This process's SLURM job id (None outside SLURM) and how often the job was requeued."""
+    job = os.environ.get("SLURM_JOB_ID") or None
+    try:
+        restarts = int(os.environ.get("SLURM_RESTART_COUNT", "0") or 0)
+    except ValueError:
+        restarts = 0
+    return job, restarts
+
+
 def _record() -> dict:
     pid = os.getpid()
+    job, restarts = _slurm_incarnation()
     return {
         "pid": pid,
         "host": socket.gethostname(),
@@ -104,7 +118,15 @@ def _record() -> dict:
         "argv": list(sys.argv),
         "pid_start": _proc_start(pid),
         "token": uuid.uuid4().hex,
+        "slurm_job": job,
+        "slurm_restart": restarts,
     }
+
+
+def _earlier_incarnation(holder: dict, record: dict) -> bool:
+    """Whether ``holder`` is this SLURM job before it was requeued (then it is dead)."""
+    return (record["slurm_job"] is not None and holder.get("slurm_job") == record["slurm_job"]
+            and int(holder.get("slurm_restart") or 0) < record["slurm_restart"])
 
 
 def _try_create(path: Path, record: dict) -> bool:
@@ -168,7 +190,8 @@ def run_lock(run_dir: str | os.PathLike) -> Iterator[Path]:
 
     Raises:
         RunDirectoryLocked: a live process of this host, or any process of another host, holds
-            it. A stale lock of this host (its process is gone) is taken over with a warning.
+            it. A stale lock of this host (its process is gone), or of this SLURM job before it
+            was requeued, is taken over with a warning.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -180,11 +203,14 @@ def run_lock(run_dir: str | os.PathLike) -> Iterator[Path]:
         holder = read_lock(path)
         if holder is None:
             continue  # released meanwhile
-        if (holder.get("unreadable") or holder.get("host") != record["host"]
+        requeued = not holder.get("unreadable") and _earlier_incarnation(holder, record)
+        if not requeued and (
+                holder.get("unreadable") or holder.get("host") != record["host"]
                 or _pid_alive(int(holder.get("pid", -1)), holder.get("pid_start"))):
             _refuse(path, holder, record["host"])
-        log.warning("taking over the stale lock %s: %s is no longer running", path,
-                    _describe(holder))
+        log.warning("taking over the stale lock %s: %s is no longer running%s", path,
+                    _describe(holder), f" (SLURM job {record['slurm_job']} was requeued)"
+                    if requeued else "")
         _remove_if_same(path, holder)
         time.sleep(0.01)
     else:
