@@ -2,7 +2,6 @@
 
 from deepsphere.experiments.sphere import tables
 from deepsphere.experiments.sphere.figures import plot_kernel_widths
-from deepsphere.io.atomic import atomic_write_text
 from deepsphere.reporting.tables import write_table
 from deepsphere.workflow.logs import workflow_job
 
@@ -12,6 +11,6 @@ with workflow_job(snakemake):
     write_table(table, snakemake.output.csv, snakemake.output.md,
                 title=tables.TITLES["kernel_widths"], notes=notes)  # fmt: skip
     v1 = tables.v1_heuristic_table(snakemake.params.v1_nsides)
-    atomic_write_text(snakemake.output.v1, v1.to_csv(index=False))
+    write_table(v1, snakemake.output.v1)
     ours_plot, paper_plot = tables.kernel_widths_figure_frames(table)
     plot_kernel_widths(ours_plot, paper_plot, v1, snakemake.output.figure)

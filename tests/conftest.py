@@ -86,7 +86,7 @@ def new_dead_host():
 
 # ----------------------------------------------------------------------- workflow runs
 _ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
-_WORKFLOW_FILES = ("Snakefile", "rules", "scripts", "config", "envs", "profiles")
+_WORKFLOW_FILES = ("Snakefile", "rules", "scripts", "config", "envs", "profiles", "report")
 
 
 def _run_snakemake(*args, cwd=_ROOT, timeout=900):
@@ -107,19 +107,73 @@ def snakemake_cli():
     return _run_snakemake
 
 
-@pytest.fixture
-def workflow_copy(tmp_path):
-    """A temporary folder holding a copy of the workflow (Snakefile, rules, scripts, config,
-    envs, profiles): end-to-end runs never write into the repository."""
+def copy_workflow(dest):
+    """Copy the workflow (Snakefile, rules, scripts, config, envs, profiles) into ``dest``."""
     import shutil
+    from pathlib import Path
 
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
     for name in _WORKFLOW_FILES:
         src = _ROOT / name
         if src.is_dir():
-            shutil.copytree(src, tmp_path / name)
+            shutil.copytree(src, dest / name)
         elif src.exists():
-            shutil.copy2(src, tmp_path / name)
-    return tmp_path
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+@pytest.fixture
+def workflow_copy(tmp_path):
+    """A temporary folder holding a copy of the workflow (Snakefile, rules, scripts, config,
+    envs, profiles, report captions): end-to-end runs never write into the repository."""
+    return copy_workflow(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def workflow_copier():
+    """``workflow_copier(dest) -> dest``: copy the workflow into ``dest`` (any scope)."""
+    return copy_workflow
+
+
+@pytest.fixture(scope="session")
+def ci_run(tmp_path_factory):
+    """``ci_run(name) -> (folder, completed process)``: ``config/test/<name>-ci.yaml`` run
+    locally (``--cores 2``) in its own workflow copy, once per test session. The experiment's
+    end-to-end test checks it; the SLURM test (tests/cluster) compares its own run with it."""
+    runs = {}
+
+    def run(name):
+        if name not in runs:
+            folder = copy_workflow(tmp_path_factory.mktemp(f"{name}-ci-local"))
+            out = _run_snakemake("--cores", "2", "--configfile", f"config/test/{name}-ci.yaml",
+                                 "--directory", folder, cwd=folder, timeout=900)
+            runs[name] = (folder, out)
+        return runs[name]
+
+    return run
+
+
+@pytest.fixture
+def ci_run_copy(ci_run, tmp_path):
+    """``ci_run_copy(name, edit) -> folder``: a copy of the local CI run of ``name`` (its data,
+    results and Snakemake's records) with ``edited.yaml``, its CI config after ``edit(config)``
+    (in place): only the jobs the edit touches are out of date there."""
+    import shutil
+
+    import yaml
+
+    def copy(name, edit):
+        source, out = ci_run(name)
+        assert out.returncode == 0, out.stderr[-3000:]
+        folder = tmp_path / f"{name}-copy"
+        shutil.copytree(source, folder, symlinks=True)
+        config = yaml.safe_load((folder / f"config/test/{name}-ci.yaml").read_text())
+        edit(config)
+        (folder / "edited.yaml").write_text(yaml.safe_dump(config))
+        return folder
+
+    return copy
 
 
 # ----------------------------------------------------------------------- training runs

@@ -47,10 +47,8 @@ def test_a_hand_placed_unpacked_folder_replaces_the_download(workflow_copy, snak
 
 @pytest.mark.slow
 @pytest.mark.workflow
-def test_climate_ci_end_to_end(workflow_copy, snakemake_cli):
-    tmp_path = workflow_copy
-    out = snakemake_cli("--cores", "2", "--configfile", "config/test/climate-ci.yaml",
-                        "--directory", tmp_path, cwd=tmp_path, timeout=900)
+def test_climate_ci_end_to_end(ci_run):
+    tmp_path, out = ci_run("climate")
     assert out.returncode == 0, out.stderr[-5000:]
     ci = yaml.safe_load((tmp_path / "config/test/climate-ci.yaml").read_text())["climate"]
     root = tmp_path / "results-ci/climate"

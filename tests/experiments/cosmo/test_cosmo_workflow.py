@@ -195,10 +195,8 @@ def test_paper_dry_run_lists_every_cosmo_run_offline(snakemake_cli):
 
 @pytest.mark.slow
 @pytest.mark.workflow
-def test_cosmo_ci_end_to_end(workflow_copy, snakemake_cli):
-    tmp_path = workflow_copy
-    out = snakemake_cli("--cores", "2", "--configfile", "config/test/cosmo-ci.yaml",
-                     "--directory", tmp_path, cwd=tmp_path, timeout=900)
+def test_cosmo_ci_end_to_end(ci_run):
+    tmp_path, out = ci_run("cosmo")
     assert out.returncode == 0, out.stderr[-5000:]
     assert not (tmp_path / "results").exists()  # the CI config has its own results root
     root = tmp_path / "results-ci"

@@ -50,10 +50,8 @@ def test_a_bad_ghcn_config_is_refused_before_any_job(workflow_copy, snakemake_cl
 
 @pytest.mark.slow
 @pytest.mark.workflow
-def test_ghcn_ci_end_to_end(workflow_copy, snakemake_cli):
-    tmp_path = workflow_copy
-    out = snakemake_cli("--cores", "2", "--configfile", "config/test/ghcn-ci.yaml",
-                        "--directory", tmp_path, cwd=tmp_path, timeout=900)
+def test_ghcn_ci_end_to_end(ci_run):
+    tmp_path, out = ci_run("ghcn")
     assert out.returncode == 0, out.stderr[-5000:]
     ci = yaml.safe_load((tmp_path / "config/test/ghcn-ci.yaml").read_text())["ghcn"]
     root = tmp_path / "results-ci/ghcn"

@@ -114,10 +114,8 @@ def test_paper_dry_run_lists_the_modelnet40_jobs_offline(snakemake_cli):
 
 @pytest.mark.slow
 @pytest.mark.workflow
-def test_modelnet40_ci_end_to_end(workflow_copy, snakemake_cli):
-    tmp_path = workflow_copy
-    out = snakemake_cli("--cores", "2", "--configfile", "config/test/modelnet40-ci.yaml",
-                     "--directory", tmp_path, cwd=tmp_path, timeout=900)
+def test_modelnet40_ci_end_to_end(ci_run):
+    tmp_path, out = ci_run("modelnet40")
     assert out.returncode == 0, out.stderr[-5000:]
     root = tmp_path / "results-ci/modelnet40"
     table = pd.read_csv(root / "tables/rotations.csv")

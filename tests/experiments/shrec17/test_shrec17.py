@@ -163,10 +163,8 @@ def test_paper_dry_run_lists_the_shrec17_jobs_offline(snakemake_cli):
 
 @pytest.mark.slow
 @pytest.mark.workflow
-def test_shrec17_ci_end_to_end(workflow_copy, snakemake_cli):
-    tmp_path = workflow_copy
-    out = snakemake_cli("--cores", "2", "--configfile", "config/test/shrec17-ci.yaml",
-                     "--directory", tmp_path, cwd=tmp_path, timeout=900)
+def test_shrec17_ci_end_to_end(ci_run):
+    tmp_path, out = ci_run("shrec17")
     assert out.returncode == 0, out.stderr[-5000:]
     root = tmp_path / "results-ci/shrec17"
     t1 = pd.read_csv(root / "tables/table1.csv").set_index("method")

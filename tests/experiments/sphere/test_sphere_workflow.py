@@ -11,10 +11,8 @@ from deepsphere.experiments.sphere.rules import SpherePaths
 
 @pytest.mark.slow
 @pytest.mark.workflow
-def test_sphere_ci_end_to_end(workflow_copy, snakemake_cli):
-    tmp_path = workflow_copy
-    out = snakemake_cli("--cores", "2", "--configfile", "config/test/sphere-ci.yaml",
-                        cwd=tmp_path)
+def test_sphere_ci_end_to_end(ci_run):
+    tmp_path, out = ci_run("sphere")
     assert out.returncode == 0, out.stderr[-5000:]
     config = yaml.safe_load((tmp_path / "config/test/sphere-ci.yaml").read_text())
     paths = SpherePaths({"results": "results-ci"}, config["sphere"])
