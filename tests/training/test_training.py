@@ -257,28 +257,6 @@ def test_evaluate_segmentation_and_regression(tmp_path):
     assert report["r2"] == pytest.approx(r2_score(target.ravel(), pred.ravel()), rel=1e-5)
 
 
-def test_git_commit_outside_and_inside_a_repository(tmp_path):
-    assert git_commit(tmp_path) == "unknown"
-    repo = tmp_path / "repo"
-    repo.mkdir()
-
-    def git(*args):
-        return subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c",
-                               "user.email=t@example.org", *args], capture_output=True, text=True,
-                              check=True, timeout=30).stdout.strip()
-
-    git("init", "-q")
-    (repo / "tracked.txt").write_text("one\n")
-    git("add", "tracked.txt")
-    git("commit", "-q", "-m", "first")
-    head = git("rev-parse", "HEAD")
-    assert len(head) == 40 and git_commit(repo) == head
-    (repo / "untracked.txt").write_text("ignored by the dirty check\n")
-    assert git_commit(repo) == head
-    (repo / "tracked.txt").write_text("two\n")
-    assert git_commit(repo) == head + "+dirty"
-
-
 def _subprocess_env(**extra):
     env = dict(os.environ, **extra)
     src = str(Path(deepsphere.__file__).resolve().parents[1])

@@ -23,6 +23,12 @@ Keys (defaults in ``DEFAULTS``)::
         auto: resume iff a checkpoint written by the SAME config exists (said in the log);
         never: start over (the old checkpoint is overwritten); require: fail unless one exists.
     deterministic: true (TF op determinism)   threads: null | int (TF intra/inter-op pools)
+    devices: auto | N | "cpu:N" | workers   the devices to replicate over (data parallel;
+        batch_size is the global batch, split evenly across them): auto = every visible GPU when
+        there are several; N = that many GPUs (1: no replication); "cpu:N" = N logical CPU
+        devices (tests); workers = the devices of every task of the SLURM job step (several
+        processes or nodes, JAX; deepsphere.training.workers). See deepsphere.training.runtime.
+        Like resume and threads, not part of the fingerprint.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ import json
 import numbers
 
 import keras
+
+from deepsphere.training.runtime import parse_devices
 
 __all__ = [
     "DEFAULTS",
@@ -60,6 +68,7 @@ DEFAULTS = {
     "resume": "auto",
     "deterministic": True,
     "threads": None,
+    "devices": "auto",
 }
 _OPTIMIZER_KEYS = {
     "adam": {"beta_1", "beta_2", "epsilon"},
@@ -68,7 +77,7 @@ _OPTIMIZER_KEYS = {
 }
 _LOSSES = ("sparse_categorical_crossentropy", "mse", "mae")
 # keys that change how a run is executed but not its result: excluded from the fingerprint
-_RUNTIME_KEYS = ("resume", "threads")
+_RUNTIME_KEYS = ("resume", "threads", "devices")
 
 
 def _fail(key: str, problem: str, fix: str):
@@ -185,6 +194,7 @@ def validate_training_config(training: dict | None, *, has_validation: bool) -> 
         _fail("deterministic", f"got {cfg['deterministic']!r}", "use true or false")
     if cfg["threads"] is not None:
         _positive_int(cfg, "threads")
+    parse_devices(cfg["devices"], "training.devices")
     return cfg
 
 
@@ -227,8 +237,8 @@ def make_optimizer(training: dict) -> keras.optimizers.Optimizer:
 def config_fingerprint(config: dict, data_signature=None) -> str:
     """sha256 of the canonical JSON of everything that defines a run's result.
 
-    Runtime-only training keys (``resume``, ``threads``) are left out so that a run resumed with
-    other settings or on another machine still matches its checkpoint.
+    Runtime-only training keys (``resume``, ``threads``, ``devices``) are left out so that a run
+    resumed with other settings or on another machine still matches its checkpoint.
     """
     cfg = copy.deepcopy(config)
     training = cfg.get("training")

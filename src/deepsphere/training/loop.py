@@ -14,6 +14,25 @@ A run config is ``{"seed": int, "model": <model config, see deepsphere.models.sp
     .lock                  while ``fit`` runs: its pid, host and start time
                            (``deepsphere.training.lock``; a second run on the directory refuses)
 
+Several devices (``training.devices`` or ``fit(devices=...)``, see
+:mod:`deepsphere.training.runtime`): the model is built, compiled and trained inside the
+distribution strategy; ``batch_size`` stays the global batch, split evenly across the replicas
+(every batch of array or shard data must split evenly, else a ``ValueError`` before any work),
+the loss is the mean over the global batch (on TF the semi-hard triplet loss would be mined per
+replica: refused there), BatchNormalization uses the global batch's statistics
+(on TF its layers are synchronised across replicas during training), so the result is the
+one-device run's up to float rounding. The replica count is recorded in ``training.json``
+(``runtime``) and in ``FitResult.runtime``. Checkpoints hold plain arrays: a run may resume on
+another number of devices.
+
+Several processes (``training.devices: workers``, the tasks of a SLURM job step, JAX backend;
+:mod:`deepsphere.training.workers`): the processes connect before anything touches the devices,
+every one computes the same global batch and feeds its share of it, and only the chief (worker
+0) takes the lock and writes into ``out_dir`` (the others write nothing there; they return the
+same ``FitResult``). Every worker reads the chief's checkpoint to resume, after a collective
+check that they all read the same file and that the chief holds the lock. ``training.json``
+records ``runtime.workers`` (1 for a single process), the worker and the SLURM job step.
+
 Reproducibility: everything is seeded (``seed_everything``), and before epoch ``e`` the data
 order, the noise and the Keras RNGs are reset to a function of (seed, e). A run killed at any point
 and restarted resumes from the last finished epoch and ends with the weights of an uninterrupted
@@ -24,8 +43,11 @@ running RNG for the data order, no batches straddling epochs.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import hashlib
 import io
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,10 +75,13 @@ from deepsphere.training.objectives import compile_for_training, repeat_targets
 from deepsphere.training.runtime import (
     configure_runtime,
     distribution_scope,
+    parse_devices,
     provenance,
     seed_everything,
+    select_devices,
 )
 from deepsphere.training.seeds import derive_seed
+from deepsphere.training.workers import SINGLE, shard_batches, start_workers
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +98,7 @@ class FitResult:
     resumed_from_epoch: int  # 0 if the run started from scratch
     out_dir: Path
     paths: dict = field(default_factory=dict)
+    runtime: dict = field(default_factory=dict)  # backend, threads, replicas, devices
 
 
 def _data_signature(train, validation=None) -> object:
@@ -138,6 +164,71 @@ def _build_model(config, model, laplacians):
     return build_model(config["model"], laplacians=laplacians)
 
 
+def _check_even_split(data, replicas: int, what: str) -> None:
+    """Every batch of ``data`` (when it tells its ``batch_size`` and ``n_samples``) must split
+    evenly across the replicas: an uneven split is not the one-device run (TF: the loss becomes
+    a mean of the replicas' means) or fails (JAX)."""
+    size, n = getattr(data, "batch_size", None), getattr(data, "n_samples", None)
+    if replicas < 2 or not isinstance(size, int) or not isinstance(n, int):
+        return
+    last = n % size or size
+    bad = [b for b in dict.fromkeys((size, last)) if b % replicas]
+    if bad:
+        raise ValueError(
+            f"training.devices: {replicas} replicas, but the {what} data has batches of {bad[0]} "
+            f"samples ({n} samples in batches of {size}), which do not split evenly across them; "
+            f"make the batch size and the last batch multiples of {replicas} (training.batch_size, "
+            "the number of samples) or use fewer devices"
+        )
+
+
+def _batch_norm_layers(model) -> list:
+    """Every BatchNormalization layer of ``model``, nested models included."""
+    found, stack = [], list(model.layers)
+    while stack:
+        layer = stack.pop()
+        if isinstance(layer, keras.layers.BatchNormalization):
+            found.append(layer)
+        stack.extend(getattr(layer, "layers", []))
+    return found
+
+
+def _set_synchronized(layers, value: bool) -> None:
+    for layer in layers:
+        layer.synchronized = value
+
+
+def _resume_decision(tcfg: dict, last_path: Path, fingerprint: str) -> dict | None:
+    """The checkpoint's meta when the run resumes from it (same config), else None (logged);
+    ``ValueError`` when ``training.resume: require`` cannot be honoured."""
+    ckpt_dir = last_path.parent
+    if not last_path.exists():
+        if tcfg["resume"] == "require":
+            raise ValueError(f"training.resume: require, but there is no checkpoint at {last_path}")
+        return None
+    meta = load_checkpoint(last_path)[0]
+    if tcfg["resume"] == "never":
+        log.info("resume: never -> ignoring the checkpoint in %s (epoch %d)", ckpt_dir,
+                 meta["epoch"])
+        return None
+    if meta.get("fingerprint") == fingerprint:
+        return meta
+    if tcfg["resume"] == "require":
+        raise ValueError(
+            f"training.resume: require, but the checkpoint in {ckpt_dir} was written by another "
+            "config; use resume: auto/never or restore the original config"
+        )
+    log.warning("checkpoint in %s comes from another config: starting from scratch", ckpt_dir)
+    return None
+
+
+def _checkpoint_digest(path: Path, resume_meta: dict | None) -> str:
+    """What the workers must agree on before training: the checkpoint they resume from (its
+    bytes' digest, or that there is none) and whether they resume."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+    return json.dumps([digest, resume_meta is not None])
+
+
 def _is_better(value: float, best: float | None, mode: str) -> bool:
     if best is None:
         return True
@@ -155,6 +246,7 @@ def fit(
     threads: int | None = None,
     callbacks=(),
     verbose="auto",
+    devices=None,
 ) -> FitResult:
     """Train a model as ``config`` says; checkpoint every epoch; resume per ``training.resume``.
 
@@ -171,6 +263,8 @@ def fit(
             built inside the strategy), or None to build ``config["model"]``.
         laplacians: prebuilt Laplacians for ``deepsphere.models.spherical.build_model``.
         threads: cores for this job (Snakemake's ``threads``); overrides ``training.threads``.
+        devices: the devices to replicate over (``"auto"``, ``N`` GPUs, ``"cpu:N"``; see
+            :mod:`deepsphere.training.runtime`); overrides ``training.devices``.
         callbacks: extra Keras callbacks, called during every epoch.
         verbose: Keras ``fit`` verbosity (``"auto"``: the progress bar).
 
@@ -190,9 +284,43 @@ def fit(
     fingerprint = config_fingerprint({**config, "training": tcfg},
                                      _data_signature(train, validation))
 
-    # one process per run directory: everything below reads or writes out_dir
-    with run_lock(out_dir):
-        configure_runtime(threads if threads is not None else tcfg["threads"])
+    if devices is not None:
+        parse_devices(devices, "devices")
+    devices_key = "devices" if devices is not None else "training.devices"
+    device_spec = devices if devices is not None else tcfg["devices"]
+    # several processes (SLURM tasks): they connect before anything touches the backend's
+    # devices; only the chief (worker 0) writes into out_dir (deepsphere.training.workers)
+    workers = (start_workers(devices_key) if parse_devices(device_spec, devices_key)[0] == "workers"
+               else SINGLE)
+
+    with contextlib.ExitStack() as stack:
+        # one process per run directory: everything below reads or writes out_dir (the
+        # chief holds the lock for all the workers; they learn whether it got it)
+        lock_error = None
+        if workers.chief:
+            try:
+                stack.enter_context(run_lock(out_dir))
+            except Exception as err:  # raised below, once the other workers know of it
+                lock_error = err
+        workers.agree("the run folder's lock", error=lock_error)
+        runtime = configure_runtime(threads if threads is not None else tcfg["threads"])
+        # before anything initialises TF: "cpu:N" may still create its logical devices
+        device_names = select_devices(device_spec, devices_key)
+        replicas = max(1, len(device_names))
+        runtime.update(replicas=replicas, devices=device_names, **workers.record())
+        log.info("runtime: %s", runtime)
+        if replicas > 1 and isinstance(model, keras.Model):
+            raise ValueError(
+                f"{devices_key}: {replicas} replicas need the model built inside the "
+                "distribution strategy; pass model= a zero-argument factory (or None to build "
+                "config['model']) instead of a built keras.Model"
+            )
+        if replicas > 1 and tcfg["triplet_loss"] and runtime["backend"] == "tensorflow":
+            raise ValueError(
+                f"training.triplet_loss: on TensorFlow each of the {replicas} replicas would mine "
+                "triplets only within its share of the batch, which is not the one-device loss; "
+                f"train it on one device ({devices_key}: 1) or with the JAX backend"
+            )
         seed_everything(seed, deterministic=tcfg["deterministic"])
 
         train_ds = _as_dataset(
@@ -213,37 +341,36 @@ def fit(
             fixed_noise=True,
             class_weight=None,
         )
+        _check_even_split(train_ds, replicas, "training")
+        _check_even_split(val_ds, replicas, "validation")
         keras_class_weight = None
         if tcfg["class_weight"] is not None and not isinstance(train_ds, ArrayBatches):
             keras_class_weight = dict(enumerate(class_weight_array(tcfg["class_weight"]).tolist()))
 
-        # decide about resuming before building anything
-        resume_meta = None
-        if last_path.exists():
-            meta = load_checkpoint(last_path)[0]
-            same = meta.get("fingerprint") == fingerprint
-            if tcfg["resume"] == "never":
-                log.info(
-                    "resume: never -> ignoring the checkpoint in %s (epoch %d)", ckpt_dir, meta["epoch"]
-                )
-            elif same:
-                resume_meta = meta
-            elif tcfg["resume"] == "require":
-                raise ValueError(
-                    f"training.resume: require, but the checkpoint in {ckpt_dir} was written by another "
-                    "config; use resume: auto/never or restore the original config"
-                )
-            else:
-                log.warning(
-                    "checkpoint in %s comes from another config: starting from scratch", ckpt_dir
-                )
-        elif tcfg["resume"] == "require":
-            raise ValueError(f"training.resume: require, but there is no checkpoint at {last_path}")
+        # decide about resuming before building anything (every worker reads the chief's
+        # checkpoint and they check that they all read the same)
+        try:
+            resume_meta = _resume_decision(tcfg, last_path, fingerprint)
+            resume_error = None
+        except Exception as err:  # raised in agree(), once the other workers know of it
+            resume_meta, resume_error = None, err
+        workers.agree(f"resuming from {last_path}", _checkpoint_digest(last_path, resume_meta)
+                      if workers.count > 1 else "", resume_error)
+        train_ds, val_ds = shard_batches(train_ds, workers), shard_batches(val_ds, workers)
 
-        with distribution_scope():
-            model = _build_model(config, model, laplacians)
-            trainer = compile_for_training(model, tcfg, make_optimizer(tcfg))
-            trainer.optimizer.build(trainer.trainable_variables)
+        # the model is built, compiled and trained in the strategy (a no-op for one device)
+        in_strategy = stack.enter_context(contextlib.ExitStack())
+        in_strategy.enter_context(distribution_scope(device_names))
+        model = _build_model(config, model, laplacians)
+        trainer = compile_for_training(model, tcfg, make_optimizer(tcfg))
+        trainer.optimizer.build(trainer.trainable_variables)
+        synced = []
+        if replicas > 1 and keras.backend.backend() == "tensorflow":
+            # per-replica batch statistics would differ from the one-device run's; JAX's
+            # DataParallel computes them over the global batch already
+            synced = [bn for bn in _batch_norm_layers(trainer) if not bn.synchronized]
+            _set_synchronized(synced, True)
+            stack.callback(_set_synchronized, synced, False)
         if trainer is not model:  # the triplet view: the labels go to both outputs
             train_ds, val_ds = repeat_targets(train_ds), repeat_targets(val_ds)
 
@@ -278,7 +405,7 @@ def fit(
                 shuffle=False,
                 class_weight=keras_class_weight,
                 callbacks=list(callbacks),
-                verbose=verbose,
+                verbose=verbose if workers.chief else 0,  # one progress bar per run
             )
             row = {"epoch": epoch + 1}
             row.update({k: float(v[-1]) for k, v in result.history.items()})
@@ -289,11 +416,12 @@ def fit(
                     f"training.monitor: {tcfg['monitor']!r} is not logged (have {sorted(row)}); "
                     "choose one of those"
                 )
+            # every worker holds the same state; only the chief writes it
             if _is_better(row[tcfg["monitor"]], best_value, tcfg["monitor_mode"]):
                 best_value, best_epoch = row[tcfg["monitor"]], epoch + 1
-                save_state(
-                    best_path, {"epoch": epoch + 1, "fingerprint": fingerprint}, state_variables(model)
-                )
+                if workers.chief:
+                    save_state(best_path, {"epoch": epoch + 1, "fingerprint": fingerprint},
+                               state_variables(model))
             meta = {
                 "epoch": epoch + 1,
                 "fingerprint": fingerprint,
@@ -301,11 +429,13 @@ def fit(
                 "best_value": best_value,
                 "best_epoch": best_epoch,
             }
-            save_state(last_path, meta, state_variables(model), trainer.optimizer.variables)
-            _write_csv(out_dir / "log.csv", history)
+            if workers.chief:
+                save_state(last_path, meta, state_variables(model), trainer.optimizer.variables)
+                _write_csv(out_dir / "log.csv", history)
 
         selected_epoch = len(history)
         if tcfg["keep"] == "best" and best_epoch != selected_epoch:
+            workers.barrier("deepsphere best checkpoint written")  # by the chief, maybe just now
             assign(state_variables(model), load_checkpoint(best_path)[1], "model")
             selected_epoch = best_epoch
         log.info(
@@ -322,6 +452,13 @@ def fit(
             "model": out_dir / "model.keras",
             "summary": out_dir / "training.json",
         }
+        _set_synchronized(synced, False)  # a runtime setting, not saved with the model
+        # saving creates variables (Keras builds a throw-away optimiser): outside the strategy,
+        # where on JAX they would be a collective of all the workers and only the chief saves
+        in_strategy.close()
+        if not workers.chief:
+            return FitResult(model, history, tcfg["keep"], selected_epoch, start, out_dir, paths,
+                             runtime)
         with atomic_path(paths["model"], suffix=".keras") as tmp:  # complete or absent
             model.save(tmp)
         atomic_write_json(
@@ -336,7 +473,9 @@ def fit(
                 "best_value": best_value,
                 "resumed_from_epoch": start,
                 "history": history,
+                "runtime": runtime,
                 "provenance": provenance(),
             },
         )
-        return FitResult(model, history, tcfg["keep"], selected_epoch, start, out_dir, paths)
+        return FitResult(model, history, tcfg["keep"], selected_epoch, start, out_dir, paths,
+                         runtime)

@@ -8,11 +8,32 @@
   Both must happen before TensorFlow initialises its runtime; afterwards TF refuses and we log a
   warning instead of failing. JAX: XLA fixes its CPU threads and GPU preallocation at import,
   so only the environment variables set before the first ``import jax`` count (we log this).
-- :func:`distribution_scope`: several visible GPUs -> ``tf.distribute.MirroredStrategy`` on TF;
-  on JAX ``keras.distribution.DataParallel`` over the GPUs (data parallel, weights replicated);
-  one device or none -> a no-op context.
-- :func:`provenance`: package versions, backend, and the git commit of the source tree
-  (``git rev-parse HEAD``; ``"unknown"`` outside a repository). Light: versions come from
+- :func:`select_devices` / :func:`distribution_scope`: the devices a training job replicates
+  over (data parallel: weights replicated, every batch split evenly across the replicas, the
+  loss the mean over the whole batch, so the result is the one-device run's up to float
+  rounding). Asked for by ``training.devices`` or ``fit(devices=...)`` (:func:`parse_devices`):
+
+  - ``"auto"`` (default): every visible GPU when there are two or more, else one device (no
+    replication). Which GPUs are visible is the job's business (``CUDA_VISIBLE_DEVICES``,
+    the scheduler's GPU request).
+  - ``N`` (a positive integer): the first ``N`` visible GPUs, an error when fewer are visible;
+    ``1`` is one device (no replication) even when several GPUs are visible.
+  - ``"cpu:N"``: ``N`` logical CPU devices, for testing the multi-device path without GPUs
+    (they share the CPU cores, nothing is faster). TF: configured here when TF has not
+    initialised yet (else they must have been configured before, with
+    ``tf.config.set_logical_device_configuration``). JAX: they exist only when
+    ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` was set before ``import jax``.
+  - ``"workers"``: every task of the SLURM job step this process is one task of (several
+    processes, possibly on several nodes; JAX only), each with the devices it sees:
+    :mod:`deepsphere.training.workers`. A ``ValueError`` outside a several-task ``srun`` step.
+
+  Several devices: ``tf.distribute.MirroredStrategy(devices)`` on TF (``model.fit`` splits
+  each global batch; Keras scales the per-replica mean loss by 1/replicas and the gradients are
+  summed across replicas; the training loop synchronises BatchNormalization's batch statistics
+  across the replicas); ``keras.distribution.DataParallel(devices)`` on JAX (one program over
+  sharded batches: the batch statistics and the loss are over the global batch as they are).
+- :func:`provenance`: package versions, backend, hardware and the git commit of the source
+  tree (:mod:`deepsphere.runtime.provenance`; ``"unknown"`` outside a repository). Light: versions come from
   ``importlib.metadata`` and Keras is not imported for it (a feature + SVM job that never uses
   Keras records no backend instead of paying for a TensorFlow import).
 
@@ -22,13 +43,13 @@ Keras itself is imported lazily, by the functions that need it.
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata
 import logging
 import os
 import platform
-import subprocess
 import sys
-from pathlib import Path
+
+from deepsphere.runtime.hardware import hardware_label
+from deepsphere.runtime.provenance import git_commit, package_versions
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +58,17 @@ __all__ = [
     "distribution_scope",
     "git_commit",
     "package_versions",
+    "parse_devices",
     "provenance",
     "seed_everything",
+    "select_devices",
 ]
+
+_DEVICES_FIX = (
+    "give 'auto' (every visible GPU when there are several), a positive integer (that many "
+    "GPUs; 1 = no replication), 'cpu:N' (N logical CPU devices, for tests) or 'workers' (every "
+    "task of a SLURM job step, JAX backend)"
+)
 
 
 def seed_everything(seed: int, *, deterministic: bool = True) -> None:
@@ -104,78 +133,130 @@ def configure_runtime(threads: int | None = None, *, gpu_memory_growth: bool = T
     return info
 
 
-def distribution_scope():
-    """Context to build and compile a model in: replicas over all GPUs when there are several.
+def parse_devices(spec, key: str = "training.devices") -> tuple[str, int | None]:
+    """``spec`` as ``("auto", None)``, ``("workers", None)``, ``("gpu", N)`` or ``("cpu", N)``;
+    ``ValueError`` (naming ``key`` and the accepted forms) for anything else. See the module
+    docstring."""
+    if spec in ("auto", "workers"):
+        return spec, None
+    if isinstance(spec, int) and not isinstance(spec, bool) and spec >= 1:
+        return "gpu", int(spec)
+    if isinstance(spec, str) and spec.startswith("cpu:"):
+        count = spec[4:]
+        if count.isdigit() and int(count) >= 1:
+            return "cpu", int(count)
+    raise ValueError(f"{key}: got {spec!r}; {_DEVICES_FIX}")
 
-    TF: ``MirroredStrategy().scope()``. JAX: sets ``keras.distribution.DataParallel`` over the
-    GPUs for the process (Keras 3 has no scoped strategy on JAX; the batch is split across
-    devices and must be divisible by their number). Otherwise a no-op.
-    """
+
+def select_devices(devices="auto", key: str = "training.devices") -> list[str]:
+    """The names of the devices to replicate training over, as the backend spells them (TF:
+    ``/device:GPU:0``; JAX: ``gpu:0``/``cpu:0``); an empty list means one device, the backend's
+    default (no replication). ``ValueError`` naming ``key`` when the devices asked for are not
+    there."""
     import keras
 
+    kind, count = parse_devices(devices, key)
+    if count == 1:
+        return []
+    if kind == "workers":  # connects the tasks first: jax.devices() is then every task's
+        from deepsphere.training.workers import start_workers
+
+        start_workers(key)
+        import jax
+
+        return [str(d) for d in jax.devices()]
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
 
-        if len(tf.config.list_logical_devices("GPU")) > 1:
-            strategy = tf.distribute.MirroredStrategy()
-            log.info("training on %d GPUs with MirroredStrategy", strategy.num_replicas_in_sync)
-            return strategy.scope()
+        if kind == "cpu":
+            _tf_logical_cpus(count)
+        found = [d.name for d in tf.config.list_logical_devices("CPU" if kind == "cpu" else "GPU")]
     elif backend == "jax":
         import jax
 
-        gpus = [d for d in jax.devices() if d.platform == "gpu"]
-        if len(gpus) > 1:
-            keras.distribution.set_distribution(keras.distribution.DataParallel(devices=gpus))
-            log.info("training on %d GPUs with keras.distribution.DataParallel", len(gpus))
-    return contextlib.nullcontext()
+        if kind == "cpu":
+            found = [str(d) for d in jax.devices("cpu")]
+        else:
+            found = [str(d) for d in jax.devices() if d.platform == "gpu"]
+    else:
+        if kind == "auto":
+            return []
+        raise ValueError(f"{key}: {devices!r} needs the TensorFlow or JAX backend, this is "
+                         f"{backend}; use devices: auto (one device)")
+    if kind == "auto":
+        return found if len(found) > 1 else []
+    if len(found) < count:
+        if kind == "cpu":
+            how = ("set XLA_FLAGS=--xla_force_host_platform_device_count=N before importing jax"
+                   if backend == "jax" else
+                   "configure them with tf.config.set_logical_device_configuration before "
+                   "TensorFlow initialises")
+            fix = f"{how}, or ask for fewer"
+        else:
+            fix = ("run the job with that many GPUs visible (CUDA_VISIBLE_DEVICES, the "
+                   "scheduler's GPU request) or ask for fewer (devices: auto uses those there are)")
+        raise ValueError(f"{key}: asked for {count} {kind.upper()} devices but {len(found)} "
+                         f"{'is' if len(found) == 1 else 'are'} available to {backend}; {fix}")
+    return found[:count]
 
 
-def git_commit(path: str | os.PathLike | None = None) -> str:
-    """``git rev-parse HEAD`` of the repository holding ``path`` (default: this package), or
-    ``"unknown"`` outside a repository or without git; ``+dirty`` if tracked files changed."""
-    where = Path(path) if path is not None else Path(__file__).resolve().parent
+def _tf_logical_cpus(count: int) -> None:
+    """Split the CPU into ``count`` logical devices unless TF has them or has initialised."""
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    current = tf.config.get_logical_device_configuration(cpu) or []
+    if len(current) >= count:
+        return
     try:
-        commit = subprocess.run(
-            ["git", "-C", str(where), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(where), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return commit + ("+dirty" if dirty else "") if commit else "unknown"
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(count)]
+        )
+    except RuntimeError as err:  # the runtime is initialised: select_devices names the fix
+        log.warning("could not create %d logical CPU devices (%s)", count, err)
 
 
-def package_versions() -> dict:
-    """Versions of the packages that determine the numbers (None when not installed)."""
-    names = [
-        "deepsphere",
-        "keras",
-        "tensorflow",
-        "jax",
-        "jaxlib",
-        "numpy",
-        "scipy",
-        "scikit-learn",
-        "healpy",
-        "pygsp",
-    ]
-    versions = {"python": platform.python_version()}
-    for name in names:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
+@contextlib.contextmanager
+def distribution_scope(devices="auto", key: str = "training.devices"):
+    """Context to build, compile and train a model in; yields the number of replicas.
+
+    ``devices``: a spec (see :func:`parse_devices`) or the list :func:`select_devices`
+    returned. Two or more devices: TF enters ``MirroredStrategy(devices).scope()`` (models
+    built inside are replicated; ``model.fit`` distributes each batch); JAX makes
+    ``keras.distribution.DataParallel(devices)`` the current distribution for the block (the
+    batch is split across devices and must be divisible by their number). Otherwise a no-op
+    (1 replica). The previous distribution is restored on exit.
+    """
+    import keras
+
+    names = devices if isinstance(devices, list) else select_devices(devices, key)
+    if len(names) < 2:
+        yield 1
+        return
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        strategy = tf.distribute.MirroredStrategy(devices=names)
+        log.info("training on %d replicas with MirroredStrategy: %s",
+                 strategy.num_replicas_in_sync, ", ".join(names))
+        with strategy.scope():
+            yield strategy.num_replicas_in_sync
+    elif backend == "jax":
+        import jax
+
+        pool = {str(d): d for d in [*jax.devices(), *jax.devices("cpu")]}
+        chosen = [pool[name] for name in names]
+        # several processes (workers): each feeds its own share of every batch
+        # (deepsphere.training.workers.shard_batches), nothing is sharded for it
+        distribution = keras.distribution.DataParallel(devices=chosen, auto_shard_dataset=False)
+        log.info("training on %d replicas with keras.distribution.DataParallel: %s",
+                 len(chosen), ", ".join(names))
+        with distribution.scope():
+            yield len(chosen)
+    else:  # select_devices refuses several devices on other backends
+        yield 1
 
 
 def _keras_backend() -> str | None:
@@ -185,7 +266,8 @@ def _keras_backend() -> str | None:
 
 
 def provenance() -> dict:
-    """JSON-able record of what produced a result: versions, backend, git commit, host.
+    """JSON-able record of what produced a result: versions, backend, git commit (``+dirty``
+    when the code differs from it, :mod:`deepsphere.runtime.provenance`), host, hardware.
 
     ``keras_backend`` is None when the process never imported Keras (e.g. an SVM baseline).
     """
@@ -194,4 +276,5 @@ def provenance() -> dict:
         "keras_backend": _keras_backend(),
         "git_commit": git_commit(),
         "platform": platform.platform(),
+        "hardware": hardware_label(),
     }
