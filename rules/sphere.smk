@@ -71,6 +71,7 @@ rule sphere_equivariance_table:
         ),
     log:
         "logs/sphere/equivariance_table.log",
+    localrule: True
     conda:
         "../envs/reporting.yaml"
     threads: 1
@@ -135,6 +136,7 @@ rule sphere_kernel_widths_table:
         "logs/sphere/kernel_widths_table.log",
     benchmark:
         "benchmarks/workflow/sphere/kernel_widths_table.tsv"
+    localrule: True
     conda:
         "../envs/reporting.yaml"
     threads: 1
@@ -203,6 +205,7 @@ rule sphere_filtering_speed_table:
         ),
     log:
         "logs/sphere/filtering_speed_table.log",
+    localrule: True
     conda:
         "../envs/reporting.yaml"
     threads: 1
@@ -223,6 +226,7 @@ rule sphere_acceptance:
         md=f"{SPHERE_TABLES}/acceptance.md",
     log:
         "logs/sphere/acceptance.log",
+    localrule: True
     conda:
         "../envs/reporting.yaml"
     threads: 1

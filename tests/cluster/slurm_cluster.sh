@@ -134,6 +134,8 @@ start() {
         echo "SLURM cluster already running (state in $STATE); leaving it as it is"
         exit 3  # callers that did not start it do not stop it
     fi
+    # the controller and the node are this host's short name: it must resolve
+    getent hosts "$HOST" >/dev/null || echo "127.0.0.1 $HOST" >> /etc/hosts
     write_configs
     # munge (Debian's postinst created the key)
     mkdir -p /run/munge && chown munge /run/munge
