@@ -154,8 +154,8 @@ def ci_run(tmp_path_factory):
     return run
 
 
-@pytest.fixture
-def ci_run_copy(ci_run, tmp_path):
+@pytest.fixture(scope="session")
+def ci_run_copy(ci_run, tmp_path_factory):
     """``ci_run_copy(name, edit) -> folder``: a copy of the local CI run of ``name`` (its data,
     results and Snakemake's records) with ``edited.yaml``, its CI config after ``edit(config)``
     (in place): only the jobs the edit touches are out of date there."""
@@ -166,7 +166,7 @@ def ci_run_copy(ci_run, tmp_path):
     def copy(name, edit):
         source, out = ci_run(name)
         assert out.returncode == 0, out.stderr[-3000:]
-        folder = tmp_path / f"{name}-copy"
+        folder = tmp_path_factory.mktemp(f"{name}-copy") / "wf"
         shutil.copytree(source, folder, symlinks=True)
         config = yaml.safe_load((folder / f"config/test/{name}-ci.yaml").read_text())
         edit(config)

@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -30,6 +31,9 @@ import pytest
 pytestmark = [pytest.mark.slow, pytest.mark.workflow]
 
 EXPERIMENTS = ("sphere", "cosmo", "modelnet40", "shrec17", "climate", "ghcn")
+WARM_UP = ("from deepsphere.geometry import graphs, laplacian\n"
+           "g = graphs.healpix_knn_graph(16, 8, nest=True)\n"
+           "laplacian.chebyshev_laplacian(g.weights, 'normalized', (-1, 1), 'bound')\n")
 # Only the polling is quicker than the profile's: a status check 2 s after submission.
 FAST_POLLING = ("--slurm-init-seconds-before-status-checks", "2")
 
@@ -70,22 +74,61 @@ def comparable(record):
                                          "trainable_parameters") if key in record}
 
 
+class Background(threading.Thread):
+    """``target()`` in a thread; ``result()`` returns its value or raises its exception."""
+
+    def __init__(self, target):
+        super().__init__(daemon=True)
+        self.target, self.value, self.error = target, None, None
+        self.start()
+
+    def run(self):
+        try:
+            self.value = self.target()
+        except BaseException as err:  # noqa: BLE001 - re-raised in the test that asks
+            self.error = err
+
+    def result(self, timeout=1800):
+        self.join(timeout)
+        assert not self.is_alive(), "the scenario did not finish in time"
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
 @pytest.fixture(scope="module")
-def slurm_run(slurm_cluster, tmp_path_factory, workflow_copier, ci_run):
-    """The six CI configs in one workflow on the cluster: ``(folder, completed process)``.
-    The local runs to compare with (``ci_run``, shared with the experiments' end-to-end tests)
-    run meanwhile: the cluster run spends much of its time waiting on the scheduler."""
+def cluster(slurm_cluster, tmp_path_factory, workflow_copier, ci_run, ci_run_copy):
+    """Everything this module runs on the cluster, side by side, since each spends much of its
+    time waiting on the scheduler: the six CI configs in one workflow (``main``), a failing job
+    (``failing``) and a requeued training job (``requeued``); meanwhile, the local runs to
+    compare with (``ci_run``, shared with the experiments' end-to-end tests)."""
     folder = workflow_copier(tmp_path_factory.mktemp("slurm-run"))
     configs = [f"config/test/{name}-ci.yaml" for name in EXPERIMENTS]
+    # numba compiles the graph kernels on their first call and caches them beside the sources:
+    # once here, rather than in each of the many graph jobs that start together below
+    subprocess.run([sys.executable, "-c", WARM_UP], check=True, timeout=600)
     command = slurm_command("all", "--configfile", *configs)
     with open(folder / "slurm-run.log", "w") as log:  # a file: a full pipe would block it
         proc = subprocess.Popen(command, cwd=folder, stdout=log, stderr=subprocess.STDOUT,
                                 text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        # the scenarios start from copies of the local GHCN run
+        broken = ci_run_copy("ghcn", lambda config: None)
+        longer = ci_run_copy("ghcn", lambda c: c["ghcn"]["training"].update(
+            epochs=REQUEUE_EPOCHS))
+        scenarios = {"failing": Background(lambda: failing_job(broken)),
+                     "requeued": Background(lambda: requeued_training(longer))}
         for name in EXPERIMENTS:
             ci_run(name)
-        proc.wait(timeout=1700)
+        proc.wait(timeout=1800)
     text = (folder / "slurm-run.log").read_text()
-    return folder, subprocess.CompletedProcess(command, proc.returncode, text, "")
+    return {"main": (folder, subprocess.CompletedProcess(command, proc.returncode, text, "")),
+            **scenarios}
+
+
+@pytest.fixture(scope="module")
+def slurm_run(cluster):
+    """The six CI configs in one workflow on the cluster: ``(folder, completed process)``."""
+    return cluster["main"]
 
 
 def test_every_job_went_through_the_scheduler_and_completed(slurm_run):
@@ -141,16 +184,21 @@ def test_results_equal_those_of_a_local_run(slurm_run, ci_run, experiment):
     pd.testing.assert_frame_equal(acceptance(ours, experiment), acceptance(theirs, experiment))
 
 
-def test_a_failing_job_fails_the_workflow_and_names_its_slurm_log(slurm_cluster, ci_run_copy):
-    """A corrupt raw file on the cluster: the parsing job fails under SLURM, the workflow
-    stops with an error, and the message names the job's SLURM log, which holds the cause."""
-    folder = ci_run_copy("ghcn", lambda config: None)
+def failing_job(folder):
+    """Corrupt a raw file of the GHCN run in ``folder`` and run its parsing job on the cluster:
+    ``(completed process, folder)``."""
     raw = next((folder / "data/raw-ci/ghcn").rglob("2011.csv.gz"))
     raw.write_bytes(gzip.compress(b"not,a,ghcn,line\n"))
     target = folder / "data/interim-ci/ghcn/years/2011.h5"
-    failed = snakemake_on_slurm(folder, target.relative_to(folder), "--configfile",
-                                "edited.yaml", "--forcerun", "ghcn_parse_year",
-                                "--retries", "0", timeout=600)
+    return snakemake_on_slurm(folder, target.relative_to(folder), "--configfile", "edited.yaml",
+                              "--forcerun", "ghcn_parse_year", "--retries", "0",
+                              timeout=900), folder
+
+
+def test_a_failing_job_fails_the_workflow_and_names_its_slurm_log(cluster):
+    """A corrupt raw file on the cluster: the parsing job fails under SLURM, the workflow
+    stops with an error, and the message names the job's SLURM log, which holds the cause."""
+    failed, folder = cluster["failing"].result()
     text = failed.stdout + failed.stderr
     assert failed.returncode != 0, text[-3000:]
     match = re.search(r"SLURM-job '(\d+)' failed, SLURM status is: 'FAILED'", text)
@@ -162,14 +210,16 @@ def test_a_failing_job_fails_the_workflow_and_names_its_slurm_log(slurm_cluster,
     assert sacct_jobs([match.group(1)])[match.group(1)][0] == "FAILED"
 
 
-def test_a_requeued_training_job_resumes_to_the_uninterrupted_result(slurm_cluster, ci_run_copy):
-    """Preemption as a site does it: ``scontrol requeue`` kills the running training job and
-    puts it back in the queue under its id; it restarts, resumes from its last checkpoint,
-    and ends with the numbers of a run that was never interrupted."""
-    epochs, run = 6, "temperature-P2-s0"  # enough epochs left to requeue it in
-    folder = ci_run_copy("ghcn", lambda c: c["ghcn"]["training"].update(epochs=epochs))
+REQUEUE_RUN, REQUEUE_EPOCHS = "temperature-P2-s0", 6  # epochs enough to requeue it in
+
+
+def requeued_training(folder):
+    """Train REQUEUE_RUN on the cluster, requeue its job after the first checkpoint, let it
+    finish; then train it locally without interruption. Returns ``{"slurm": output,
+    "history": [states], "resumed_from": epoch, "after_requeue": record, "uninterrupted":
+    record}``."""
     root = folder / "results-ci/ghcn"
-    target, model = root / f"metrics/{run}.json", root / f"models/{run}"
+    target, model = root / f"metrics/{REQUEUE_RUN}.json", root / f"models/{REQUEUE_RUN}"
 
     def remove_run():
         target.unlink(missing_ok=True)
@@ -177,38 +227,55 @@ def test_a_requeued_training_job_resumes_to_the_uninterrupted_result(slurm_clust
 
     remove_run()
     args = (target.relative_to(folder), "--configfile", "edited.yaml", "--slurm-requeue")
-    proc = subprocess.Popen(slurm_command(*args, timeout=900), cwd=folder, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 600
-    while not (model / "checkpoints/last.npz").exists() and time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stdout.read()[-3000:]
-        time.sleep(0.05)
-    queue = subprocess.run(["squeue", "-h", "-o", "%i %k"], capture_output=True, text=True,
-                           check=True).stdout.split("\n")
-    job = next(line.split()[0] for line in queue if "rule_train_network" in line)
-    subprocess.run(["scontrol", "requeue", job], check=True)
-    # SLURM holds a requeued job for about two minutes (its BeginTime): once it is back in the
-    # queue, release it now (an update before the requeue completes is overwritten)
-    for _ in range(300):
-        state = subprocess.run(["squeue", "-h", "-j", job, "-o", "%T %r"], capture_output=True,
-                               text=True).stdout.split()
-        if state == ["PENDING", "BeginTime"]:
-            break
-        time.sleep(0.2)
-    subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], check=True)
-    text = proc.communicate(timeout=1000)[0]
-    assert proc.returncode == 0, text[-4000:]
-    history = subprocess.run(["sacct", "-D", "-X", "-n", "-P", "-j", job, "-o", "State"],
-                             capture_output=True, text=True, check=True).stdout.split()
-    assert history == ["REQUEUED", "COMPLETED"], history
-    resumed = json.loads((model / "training.json").read_text())
-    assert 1 <= resumed["resumed_from_epoch"] < epochs, resumed["resumed_from_epoch"]
-    after_requeue = json.loads(target.read_text())
-
+    log_path = folder / "requeue.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(slurm_command(*args, timeout=1200), cwd=folder, text=True,
+                                stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 1200
+        while not (model / "checkpoints/last.npz").exists() and time.monotonic() < deadline:
+            assert proc.poll() is None, log_path.read_text()[-3000:]
+            time.sleep(0.05)
+        # this run's jobs carry its run id as their name (others run on the cluster too)
+        run_id = re.search(r"SLURM run ID: (\S+)", log_path.read_text()).group(1)
+        job = subprocess.run(["squeue", "-h", "-n", run_id, "-o", "%i"], capture_output=True,
+                             text=True, check=True).stdout.split()[0]
+        subprocess.run(["scontrol", "requeue", job], check=True)
+        # SLURM holds a requeued job for about two minutes (its BeginTime): once it is back in
+        # the queue, release it now (an update before the requeue completes is overwritten)
+        for _ in range(300):
+            state = subprocess.run(["squeue", "-h", "-j", job, "-o", "%T %r"],
+                                   capture_output=True, text=True).stdout.split()
+            if state == ["PENDING", "BeginTime"]:
+                break
+            time.sleep(0.2)
+        subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], check=True)
+        proc.wait(timeout=1500)
+    found = {"slurm": subprocess.CompletedProcess(args, proc.returncode, log_path.read_text(),
+                                                  "")}
+    if proc.returncode != 0:
+        return found
+    found["history"] = subprocess.run(["sacct", "-D", "-X", "-n", "-P", "-j", job, "-o",
+                                       "State"], capture_output=True, text=True,
+                                      check=True).stdout.split()
+    found["resumed_from"] = json.loads((model / "training.json").read_text())[
+        "resumed_from_epoch"]
+    found["after_requeue"] = json.loads(target.read_text())
     remove_run()  # the same run, locally, uninterrupted
     local = subprocess.run([str(Path(sys.executable).parent / "snakemake"),
                             target.relative_to(folder), "--cores", "2", "--configfile",
                             "edited.yaml"], cwd=folder, capture_output=True, text=True,
                            timeout=900)
     assert local.returncode == 0, local.stderr[-3000:]
-    assert comparable(after_requeue) == comparable(json.loads(target.read_text()))
+    found["uninterrupted"] = json.loads(target.read_text())
+    return found
+
+
+def test_a_requeued_training_job_resumes_to_the_uninterrupted_result(cluster):
+    """Preemption as a site does it: ``scontrol requeue`` kills the running training job and
+    puts it back in the queue under its id; it restarts, resumes from its last checkpoint,
+    and ends with the numbers of a run that was never interrupted."""
+    found = cluster["requeued"].result()
+    assert found["slurm"].returncode == 0, found["slurm"].stdout[-4000:]
+    assert found["history"] == ["REQUEUED", "COMPLETED"], found["history"]
+    assert 1 <= found["resumed_from"] < REQUEUE_EPOCHS, found["resumed_from"]
+    assert comparable(found["after_requeue"]) == comparable(found["uninterrupted"])
