@@ -9,8 +9,10 @@ so a kill never leaves half a file.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import logging
 from pathlib import Path
 
 import keras
@@ -18,7 +20,11 @@ import numpy as np
 
 from deepsphere.io.atomic import atomic_write_bytes, atomic_write_json
 
+log = logging.getLogger(__name__)
+
 __all__ = [
+    "checkpoint_digest",
+    "resume_decision",
     "atomic_write_bytes",
     "atomic_write_json",
     "load_checkpoint",
@@ -74,3 +80,34 @@ def assign(variables, arrays, what: str) -> None:
                 "another architecture; delete it or use resume: never"
             )
         var.assign(arr)
+
+
+def resume_decision(tcfg: dict, last_path: Path, fingerprint: str) -> dict | None:
+    """The checkpoint's meta when the run resumes from it (same config), else None (logged);
+    ``ValueError`` when ``training.resume: require`` cannot be honoured."""
+    ckpt_dir = last_path.parent
+    if not last_path.exists():
+        if tcfg["resume"] == "require":
+            raise ValueError(f"training.resume: require, but there is no checkpoint at {last_path}")
+        return None
+    meta = load_checkpoint(last_path)[0]
+    if tcfg["resume"] == "never":
+        log.info("resume: never -> ignoring the checkpoint in %s (epoch %d)", ckpt_dir,
+                 meta["epoch"])
+        return None
+    if meta.get("fingerprint") == fingerprint:
+        return meta
+    if tcfg["resume"] == "require":
+        raise ValueError(
+            f"training.resume: require, but the checkpoint in {ckpt_dir} was written by another "
+            "config; use resume: auto/never or restore the original config"
+        )
+    log.warning("checkpoint in %s comes from another config: starting from scratch", ckpt_dir)
+    return None
+
+
+def checkpoint_digest(path: Path, resume_meta: dict | None) -> str:
+    """What the workers must agree on before training: the checkpoint they resume from (its
+    bytes' digest, or that there is none) and whether they resume."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+    return json.dumps([digest, resume_meta is not None])

@@ -45,9 +45,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import hashlib
 import io
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +57,9 @@ from deepsphere.training.checkpoint import (
     assign,
     atomic_write_bytes,
     atomic_write_json,
+    checkpoint_digest,
     load_checkpoint,
+    resume_decision,
     save_state,
     state_variables,
 )
@@ -72,6 +72,7 @@ from deepsphere.training.data import ArrayBatches, array_digest, class_weight_ar
 from deepsphere.training.evaluation import evaluate
 from deepsphere.training.lock import run_lock
 from deepsphere.training.objectives import compile_for_training, repeat_targets
+from deepsphere.training.replicas import batch_norm_layers, check_even_split, set_synchronized
 from deepsphere.training.runtime import (
     configure_runtime,
     distribution_scope,
@@ -162,71 +163,6 @@ def _build_model(config, model, laplacians):
     from deepsphere.models.spherical import build_model  # the layers import only when needed
 
     return build_model(config["model"], laplacians=laplacians)
-
-
-def _check_even_split(data, replicas: int, what: str) -> None:
-    """Every batch of ``data`` (when it tells its ``batch_size`` and ``n_samples``) must split
-    evenly across the replicas: an uneven split is not the one-device run (TF: the loss becomes
-    a mean of the replicas' means) or fails (JAX)."""
-    size, n = getattr(data, "batch_size", None), getattr(data, "n_samples", None)
-    if replicas < 2 or not isinstance(size, int) or not isinstance(n, int):
-        return
-    last = n % size or size
-    bad = [b for b in dict.fromkeys((size, last)) if b % replicas]
-    if bad:
-        raise ValueError(
-            f"training.devices: {replicas} replicas, but the {what} data has batches of {bad[0]} "
-            f"samples ({n} samples in batches of {size}), which do not split evenly across them; "
-            f"make the batch size and the last batch multiples of {replicas} (training.batch_size, "
-            "the number of samples) or use fewer devices"
-        )
-
-
-def _batch_norm_layers(model) -> list:
-    """Every BatchNormalization layer of ``model``, nested models included."""
-    found, stack = [], list(model.layers)
-    while stack:
-        layer = stack.pop()
-        if isinstance(layer, keras.layers.BatchNormalization):
-            found.append(layer)
-        stack.extend(getattr(layer, "layers", []))
-    return found
-
-
-def _set_synchronized(layers, value: bool) -> None:
-    for layer in layers:
-        layer.synchronized = value
-
-
-def _resume_decision(tcfg: dict, last_path: Path, fingerprint: str) -> dict | None:
-    """The checkpoint's meta when the run resumes from it (same config), else None (logged);
-    ``ValueError`` when ``training.resume: require`` cannot be honoured."""
-    ckpt_dir = last_path.parent
-    if not last_path.exists():
-        if tcfg["resume"] == "require":
-            raise ValueError(f"training.resume: require, but there is no checkpoint at {last_path}")
-        return None
-    meta = load_checkpoint(last_path)[0]
-    if tcfg["resume"] == "never":
-        log.info("resume: never -> ignoring the checkpoint in %s (epoch %d)", ckpt_dir,
-                 meta["epoch"])
-        return None
-    if meta.get("fingerprint") == fingerprint:
-        return meta
-    if tcfg["resume"] == "require":
-        raise ValueError(
-            f"training.resume: require, but the checkpoint in {ckpt_dir} was written by another "
-            "config; use resume: auto/never or restore the original config"
-        )
-    log.warning("checkpoint in %s comes from another config: starting from scratch", ckpt_dir)
-    return None
-
-
-def _checkpoint_digest(path: Path, resume_meta: dict | None) -> str:
-    """What the workers must agree on before training: the checkpoint they resume from (its
-    bytes' digest, or that there is none) and whether they resume."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
-    return json.dumps([digest, resume_meta is not None])
 
 
 def _is_better(value: float, best: float | None, mode: str) -> bool:
@@ -341,8 +277,8 @@ def fit(
             fixed_noise=True,
             class_weight=None,
         )
-        _check_even_split(train_ds, replicas, "training")
-        _check_even_split(val_ds, replicas, "validation")
+        check_even_split(train_ds, replicas, "training")
+        check_even_split(val_ds, replicas, "validation")
         keras_class_weight = None
         if tcfg["class_weight"] is not None and not isinstance(train_ds, ArrayBatches):
             keras_class_weight = dict(enumerate(class_weight_array(tcfg["class_weight"]).tolist()))
@@ -350,11 +286,11 @@ def fit(
         # decide about resuming before building anything (every worker reads the chief's
         # checkpoint and they check that they all read the same)
         try:
-            resume_meta = _resume_decision(tcfg, last_path, fingerprint)
+            resume_meta = resume_decision(tcfg, last_path, fingerprint)
             resume_error = None
         except Exception as err:  # raised in agree(), once the other workers know of it
             resume_meta, resume_error = None, err
-        workers.agree(f"resuming from {last_path}", _checkpoint_digest(last_path, resume_meta)
+        workers.agree(f"resuming from {last_path}", checkpoint_digest(last_path, resume_meta)
                       if workers.count > 1 else "", resume_error)
         train_ds, val_ds = shard_batches(train_ds, workers), shard_batches(val_ds, workers)
 
@@ -368,9 +304,9 @@ def fit(
         if replicas > 1 and keras.backend.backend() == "tensorflow":
             # per-replica batch statistics would differ from the one-device run's; JAX's
             # DataParallel computes them over the global batch already
-            synced = [bn for bn in _batch_norm_layers(trainer) if not bn.synchronized]
-            _set_synchronized(synced, True)
-            stack.callback(_set_synchronized, synced, False)
+            synced = [bn for bn in batch_norm_layers(trainer) if not bn.synchronized]
+            set_synchronized(synced, True)
+            stack.callback(set_synchronized, synced, False)
         if trainer is not model:  # the triplet view: the labels go to both outputs
             train_ds, val_ds = repeat_targets(train_ds), repeat_targets(val_ds)
 
@@ -452,7 +388,7 @@ def fit(
             "model": out_dir / "model.keras",
             "summary": out_dir / "training.json",
         }
-        _set_synchronized(synced, False)  # a runtime setting, not saved with the model
+        set_synchronized(synced, False)  # a runtime setting, not saved with the model
         # saving creates variables (Keras builds a throw-away optimiser): outside the strategy,
         # where on JAX they would be a collective of all the workers and only the chief saves
         in_strategy.close()
