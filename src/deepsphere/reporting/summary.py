@@ -15,6 +15,7 @@ appears in the summary without a change here.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -45,15 +46,14 @@ __all__ = [
 #: File stems of the acceptance-check tables (``<results>/<experiment>/tables/<stem>.csv``).
 CHECK_STEMS = ("checks", "acceptance")
 
-#: Display names (report categories, section headings); an experiment not listed here is shown
-#: under its config name, capitalised.
-_TITLES = {"cosmo": "Cosmo", "modelnet40": "ModelNet40", "shrec17": "SHREC'17",
-           "climate": "Climate", "ghcn": "GHCN", "sphere": "Sphere study"}
-
-
 def experiment_title(name: str) -> str:
-    """The experiment's display name: its report category and its section in the summary."""
-    return _TITLES.get(name, name.capitalize())
+    """The experiment's display name (its report category and its section in the summary):
+    ``TITLE`` of its package ``deepsphere.experiments.<name>``, else its name capitalised."""
+    try:
+        package = importlib.import_module(f"deepsphere.experiments.{name}")
+    except ImportError:
+        return name.capitalize()
+    return getattr(package, "TITLE", name.capitalize())
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ def data_kind(source: str | None) -> str:
 def data_description(source: str | None) -> str:
     """What the numbers were computed on, from the config's ``source``."""
     if source is None:
-        return "no data set: signals generated on the sphere, as in the paper"
+        return "no data set: the experiment generates its own signals, as the paper did"
     if source == "standin":
         return ("**stand-in data** (generated in the real data's format): compare the pattern "
                 "with the paper's, not the values")
