@@ -9,6 +9,7 @@ with its caption report/<experiment>/tables/<table>.rst; the figures are marked 
 experiments' rules files. The demo and the paper take the same path: only the config differs.
 """
 
+from deepsphere.experiments.titles import experiment_title
 from deepsphere.reporting import pages as report_pages
 from deepsphere.reporting import summary as report_summary
 
@@ -26,6 +27,7 @@ REPORT_EXPERIMENTS = [
                 f"{RESULTS}/{name}/metrics/{s.run_id}.json" for s in RUNS.runs(name)
             ],
             source=config[name].get("source"),
+            display_name=experiment_title(name),
         )
         for name in targeted_experiments(config)
     )
@@ -76,5 +78,6 @@ rule paper_summary:
         runtime=5,
     params:
         sources={exp.name: exp.source for exp in REPORT_EXPERIMENTS},
+        titles={exp.name: exp.title for exp in REPORT_EXPERIMENTS},
     script:
         "../scripts/paper_summary.py"

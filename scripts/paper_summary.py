@@ -8,7 +8,8 @@ from deepsphere.reporting.summary import ExperimentResults, write_summary
 from deepsphere.workflow.logs import workflow_job
 
 with workflow_job(snakemake):
-    experiments = [ExperimentResults.from_named_files(name, snakemake.input, source)
+    experiments = [ExperimentResults.from_named_files(name, snakemake.input, source,
+                                                      snakemake.params.titles[name])
                    for name, source in snakemake.params.sources.items()]
     write_summary(experiments, snakemake.output.paper)
     pages_dir = Path(snakemake.output.paper_html).parent  # <results>/report

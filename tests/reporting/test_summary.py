@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from deepsphere.experiments.titles import experiment_title
 from deepsphere.reporting import pages, summary
 from deepsphere.reporting.checks import Check, write_verdict
 from deepsphere.reporting.tables import write_table
@@ -150,7 +151,7 @@ def test_the_rules_files_mark_figures_with_existing_captions_and_their_category(
         for caption in re.findall(r'caption="\.\./(report/[^"{]+)"', text):
             assert (ROOT / caption).is_file(), f"{path.name}: {caption}"
         for category in re.findall(r'\bcategory="([^"]+)"', text):
-            assert category in ("Summary", summary.experiment_title(path.stem)), path.name
+            assert category in ("Summary", experiment_title(path.stem)), path.name
 
 
 @pytest.mark.parametrize("configfile", ["config/demo.yaml", "config/config.yaml"])

@@ -15,7 +15,6 @@ appears in the summary without a change here.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -34,7 +33,6 @@ __all__ = [
     "data_description",
     "data_kind",
     "experiment_results",
-    "experiment_title",
     "hardware_labels",
     "render_summary",
     "table_markdown",
@@ -45,16 +43,6 @@ __all__ = [
 
 #: File stems of the acceptance-check tables (``<results>/<experiment>/tables/<stem>.csv``).
 CHECK_STEMS = ("checks", "acceptance")
-
-def experiment_title(name: str) -> str:
-    """The experiment's display name (its report category and its section in the summary):
-    ``TITLE`` of its package ``deepsphere.experiments.<name>``, else its name capitalised."""
-    try:
-        package = importlib.import_module(f"deepsphere.experiments.{name}")
-    except ImportError:
-        return name.capitalize()
-    return getattr(package, "TITLE", name.capitalize())
-
 
 @dataclass(frozen=True)
 class ExperimentResults:
@@ -73,6 +61,7 @@ class ExperimentResults:
     metrics: tuple[str, ...] = ()
     source: str | None = None
     checks_md: str | None = None
+    display_name: str | None = None  # the experiment package's TITLE (rules/report.smk)
 
     def __post_init__(self):
         object.__setattr__(self, "tables", tuple(map(str, self.tables)))
@@ -80,7 +69,8 @@ class ExperimentResults:
 
     @property
     def title(self) -> str:
-        return experiment_title(self.name)
+        """The display name: report category and summary section (default: the name)."""
+        return self.display_name or self.name.capitalize()
 
     def named_files(self) -> dict[str, list[str]]:
         """Every file read, as a rule's named inputs: ``<name>_tables``, ``<name>_checks``
@@ -91,15 +81,17 @@ class ExperimentResults:
 
     @classmethod
     def from_named_files(cls, name: str, files: Mapping[str, Sequence[str]],
-                         source: str | None) -> ExperimentResults:
+                         source: str | None, display_name: str | None = None
+                         ) -> ExperimentResults:
         """The inverse of :meth:`named_files` (``files``: e.g. a job's ``snakemake.input``)."""
         checks = {Path(c).suffix: str(c) for c in files[f"{name}_checks"]}
         return cls(name, tuple(files[f"{name}_tables"]), checks.get(".csv"),
-                   tuple(files[f"{name}_metrics"]), source, checks.get(".md"))
+                   tuple(files[f"{name}_metrics"]), source, checks.get(".md"), display_name)
 
 
 def experiment_results(name: str, targets: Iterable[str], *, metrics: Iterable[str] = (),
-                       source: str | None = None) -> ExperimentResults:
+                       source: str | None = None,
+                       display_name: str | None = None) -> ExperimentResults:
     """Sort an experiment's final targets into its tables and its checks.
 
     A table is a target ``.../tables/<stem>.md``, or ``.../tables/<stem>.csv`` without a
@@ -117,7 +109,7 @@ def experiment_results(name: str, targets: Iterable[str], *, metrics: Iterable[s
                                       stems_md):
             tables.append(str(path))
     return ExperimentResults(name, tuple(tables), checks.get(".csv"), tuple(metrics), source,
-                             checks.get(".md"))
+                             checks.get(".md"), display_name)
 
 
 def table_title(path: str | os.PathLike) -> str:
