@@ -16,10 +16,10 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.workflow
-def test_paper_dry_run_lists_every_climate_job_offline(snakemake_cli):
+def test_paper_dry_run_lists_every_climate_job_offline(snakemake_cli, workflow_copy):
     out = snakemake_cli("-n", "--configfile", "config/config.yaml", "--",
                         "results/climate/tables/checks.md", "results/climate/figures/map.png",
-                        cwd=ROOT, timeout=600)
+                        cwd=workflow_copy, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     text = out.stdout + out.stderr
     for job in ("climate_download", "climate_split_lists", "climate_unpack", "climate_shards",

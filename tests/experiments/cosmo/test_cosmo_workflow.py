@@ -178,8 +178,8 @@ COSMO_TARGETS = ["results/cosmo/tables/table2.md", "results/cosmo/tables/grid.md
 
 
 @pytest.mark.workflow
-def test_paper_dry_run_lists_every_cosmo_run_offline(snakemake_cli):
-    out = snakemake_cli("-n", "--configfile", "config/config.yaml", "--", *COSMO_TARGETS, cwd=ROOT,
+def test_paper_dry_run_lists_every_cosmo_run_offline(snakemake_cli, workflow_copy):
+    out = snakemake_cli("-n", "--configfile", "config/config.yaml", "--", *COSMO_TARGETS, cwd=workflow_copy,
                      timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     text = out.stdout + out.stderr

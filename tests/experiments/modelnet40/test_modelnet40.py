@@ -101,9 +101,9 @@ def test_rotation_table_puts_the_tf1_final_numbers_beside_ours():
 
 # ----------------------------------------------------------------------------- workflow
 @pytest.mark.workflow
-def test_paper_dry_run_lists_the_modelnet40_jobs_offline(snakemake_cli):
+def test_paper_dry_run_lists_the_modelnet40_jobs_offline(snakemake_cli, workflow_copy):
     out = snakemake_cli("-n", "--configfile", "config/config.yaml", "--",
-                     "results/modelnet40/tables/checks.md", cwd=ROOT, timeout=600)
+                     "results/modelnet40/tables/checks.md", cwd=workflow_copy, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     text = out.stdout + out.stderr
     assert "modelnet40_download" in text

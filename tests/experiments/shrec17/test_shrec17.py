@@ -151,9 +151,9 @@ def test_checks():
 
 
 @pytest.mark.workflow
-def test_paper_dry_run_lists_the_shrec17_jobs_offline(snakemake_cli):
+def test_paper_dry_run_lists_the_shrec17_jobs_offline(snakemake_cli, workflow_copy):
     out = snakemake_cli("-n", "--configfile", "config/config.yaml", "--",
-                     "results/shrec17/tables/table4.md", cwd=ROOT, timeout=600)
+                     "results/shrec17/tables/table4.md", cwd=workflow_copy, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     text = out.stdout + out.stderr
     assert "shrec17_download" in text and "shrec17_retrieval" in text
