@@ -86,7 +86,8 @@ def new_dead_host():
 
 # ----------------------------------------------------------------------- workflow runs
 _ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
-_WORKFLOW_FILES = ("Snakefile", "rules", "scripts", "config", "envs", "profiles", "report")
+_WORKFLOW_FILES = ("Snakefile", "rules", "scripts", "config", "envs", "profiles", "report",
+                   "notebooks")
 
 
 def _run_snakemake(*args, cwd=_ROOT, timeout=900):
@@ -108,7 +109,8 @@ def snakemake_cli():
 
 
 def copy_workflow(dest):
-    """Copy the workflow (Snakefile, rules, scripts, config, envs, profiles) into ``dest``."""
+    """Copy the workflow (Snakefile, rules, scripts, config, envs, profiles, report captions,
+    notebooks) into ``dest``."""
     import shutil
     from pathlib import Path
 

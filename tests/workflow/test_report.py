@@ -145,16 +145,16 @@ def _text(dom: str) -> str:
     return " ".join(" ".join(parser.parts).split())
 
 
-def _not_blank(png: Path, *, left: int = 0) -> float:
+def _not_blank(png: Path, *, left: int = 0, share: float = 0.05) -> float:
     """The pixel standard deviation of a screenshot (right of ``left`` px), asserting that more
-    than 5 % of its pixels differ from the most common colour."""
+    than ``share`` of its pixels differ from the most common colour."""
     import matplotlib.image
     import numpy as np
 
     pixels = matplotlib.image.imread(png)[:, left:, :3]
     flat = pixels.reshape(-1, 3)
     colours, counts = np.unique(flat, axis=0, return_counts=True)
-    assert 1 - counts.max() / len(flat) > 0.05, f"{png.name}: almost one colour"
+    assert 1 - counts.max() / len(flat) > share, f"{png.name}: almost one colour"
     return float(pixels.std())
 
 
@@ -219,7 +219,9 @@ def test_the_report_renders_in_a_browser(finished_demo, tmp_path):
         driven = _driven(page, _OPEN % result, tmp_path / "driven.html")
         shot = tmp_path / f"{Path(result).stem}.png"
         _browse(chromium, driven, tmp_path, screenshot=shot)
-        assert _not_blank(shot, left=sidebar) > 0.05
+        # a line plot on white is mostly white: 4 % of the panel differs when the menu is
+        # narrow (the report's app lays the menu out at one of two widths), 0 % when blank
+        assert _not_blank(shot, left=sidebar, share=0.02) > 0.05
         dom = _browse(chromium, driven, tmp_path)
         assert element in dom, result
         caption = _text(dom)
