@@ -1,6 +1,6 @@
 """What every experiment shares: the roots, the graph, run and targets registries."""
 
-from deepsphere.geometry.graphs import graph_id
+from deepsphere.geometry.definitions import graph_id
 from deepsphere.workflow.config import path_roots, targeted_experiments
 from deepsphere.workflow.resources import graph_mem_mb
 from deepsphere.workflow.runs import RunRegistry

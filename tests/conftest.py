@@ -138,42 +138,79 @@ def workflow_copier():
     return copy_workflow
 
 
+_CI_CONFIGS = pytest.StashKey[set]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Gather the CI configs that the selected tests run locally (``ci_config`` markers, after
+    -k/-m selection): :func:`ci_run` runs them as one workflow."""
+    names = set()
+    for item in items:
+        for mark in item.iter_markers("ci_config"):
+            names.update(mark.args)
+    config.stash[_CI_CONFIGS] = names
+
+
 @pytest.fixture(scope="session")
-def ci_run(tmp_path_factory):
+def ci_run(request, tmp_path_factory):
     """``ci_run(name) -> (folder, completed process)``: ``config/test/<name>-ci.yaml`` run
-    locally (``--cores 2``) in its own workflow copy, once per test session. The experiment's
-    end-to-end test checks it; the SLURM test (tests/cluster) compares its own run with it."""
+    locally (``--cores 2``) in a workflow copy, once per test session. The experiments'
+    end-to-end tests check it; the SLURM test (tests/cluster) compares its own run with it.
+
+    The configs of every selected test marked ``ci_config`` run together, as one workflow
+    (``--configfile`` with all of them; each writes under its own experiment's folders, as in
+    the SLURM test's run): one Snakemake keeps both cores busy across experiments, where six
+    runs one after the other mostly used one (a training job takes both, its neighbours one).
+    """
+    wanted = request.config.stash.get(_CI_CONFIGS, set())
     runs = {}
 
     def run(name):
         if name not in runs:
-            folder = copy_workflow(tmp_path_factory.mktemp(f"{name}-ci-local"))
-            out = _run_snakemake("--cores", "2", "--configfile", f"config/test/{name}-ci.yaml",
-                                 "--directory", folder, cwd=folder, timeout=900)
-            runs[name] = (folder, out)
+            names = sorted(wanted) if name in wanted else [name]
+            folder = copy_workflow(tmp_path_factory.mktemp("ci-local"))
+            configs = [f"config/test/{n}-ci.yaml" for n in names]
+            out = _run_snakemake("--cores", "2", "--directory", folder, "--configfile",
+                                 *configs, cwd=folder, timeout=600 + 300 * len(names))
+            runs.update({n: (folder, out) for n in names})
         return runs[name]
 
     return run
 
 
-@pytest.fixture(scope="session")
-def ci_run_copy(ci_run, tmp_path_factory):
-    """``ci_run_copy(name, edit) -> folder``: a copy of the local CI run of ``name`` (its data,
-    results and Snakemake's records) with ``edited.yaml``, its CI config after ``edit(config)``
-    (in place): only the jobs the edit touches are out of date there."""
+def copy_run(source, name, edit, dest):
+    """Copy the finished workflow folder ``source`` (data, results, Snakemake's records) to
+    ``dest`` and write ``edited.yaml`` there, the CI config of ``name`` after ``edit(config)``
+    (in place): only the jobs the edit touches are out of date in the copy. Returns ``dest``."""
     import shutil
+    from pathlib import Path
 
     import yaml
+
+    dest = Path(dest)
+    shutil.copytree(source, dest, symlinks=True)
+    config = yaml.safe_load((dest / f"config/test/{name}-ci.yaml").read_text())
+    edit(config)
+    (dest / "edited.yaml").write_text(yaml.safe_dump(config))
+    return dest
+
+
+@pytest.fixture(scope="session")
+def run_copier():
+    """``run_copier(source, name, edit, dest) -> dest``: :func:`copy_run` (any scope)."""
+    return copy_run
+
+
+@pytest.fixture(scope="session")
+def ci_run_copy(ci_run, tmp_path_factory):
+    """``ci_run_copy(name, edit) -> folder``: :func:`copy_run` of the local CI run of
+    ``name``."""
 
     def copy(name, edit):
         source, out = ci_run(name)
         assert out.returncode == 0, out.stderr[-3000:]
-        folder = tmp_path_factory.mktemp(f"{name}-copy") / "wf"
-        shutil.copytree(source, folder, symlinks=True)
-        config = yaml.safe_load((folder / f"config/test/{name}-ci.yaml").read_text())
-        edit(config)
-        (folder / "edited.yaml").write_text(yaml.safe_dump(config))
-        return folder
+        return copy_run(source, name, edit, tmp_path_factory.mktemp(f"{name}-copy") / "wf")
 
     return copy
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.workflow]
+pytestmark = [pytest.mark.slow, pytest.mark.workflow, pytest.mark.ci_config("ghcn")]
 
 RUN = "temperature-P2-s0"  # a GHCN run of the CI config (tests/experiments/ghcn)
 EPOCHS = 3

@@ -18,8 +18,6 @@ from __future__ import annotations
 import functools
 import math
 
-from deepsphere.reporting.paper import paper_numbers
-
 __all__ = [
     "PAPER_K",
     "PAPER_NSIDES",
@@ -47,6 +45,8 @@ def t_to_sigma(t: float) -> float:
 @functools.cache
 def paper_kernel_width_table() -> dict[tuple[int, int], tuple[float, str]]:
     """The packaged table: ``{(nside, k): (sigma, "measured"|"extrapolated")}``, nside 32..1024."""
+    from deepsphere.reporting.paper import paper_numbers  # pandas: not while a Snakefile parses
+
     frame = paper_numbers("deepsphere.geometry", "kernel_widths")
     return {
         (int(n), int(k)): (float(s), str(src))

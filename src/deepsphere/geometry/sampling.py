@@ -20,7 +20,6 @@ import dataclasses
 from typing import Any
 
 import numpy as np
-from scipy.spatial import ConvexHull
 
 from deepsphere.runtime import threads
 
@@ -260,6 +259,8 @@ def _icosahedron() -> tuple[np.ndarray, np.ndarray]:
     base = np.array([[0, s1, s2 * g] for s1 in (-1, 1) for s2 in (-1, 1)], dtype=float)
     vertices = np.concatenate([np.roll(base, shift, axis=1) for shift in range(3)])
     vertices /= np.linalg.norm(vertices, axis=1, keepdims=True)
+    from scipy.spatial import ConvexHull  # scipy only when building: definitions import us
+
     faces = np.sort(ConvexHull(vertices).simplices, axis=1)
     faces = faces[np.lexsort(faces.T[::-1])]  # deterministic face order
     return vertices, faces

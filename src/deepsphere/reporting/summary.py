@@ -21,10 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from deepsphere.io.atomic import atomic_write_text
-from deepsphere.reporting.tables import to_markdown
 
 __all__ = [
     "CHECK_STEMS",
@@ -89,6 +86,21 @@ class ExperimentResults:
                    tuple(files[f"{name}_metrics"]), source, checks.get(".md"), display_name)
 
 
+def _read_csv(path):
+    """``pandas.read_csv``; pandas is imported here, not with the module: rules/report.smk
+    imports this module while the Snakefile parses (every job of a cluster run does so twice)."""
+    import pandas as pd
+
+    return pd.read_csv(path)
+
+
+def to_markdown(frame, **kwargs) -> str:
+    """:func:`deepsphere.reporting.tables.to_markdown` (imported on first use, as pandas)."""
+    from deepsphere.reporting.tables import to_markdown as render
+
+    return render(frame, **kwargs)
+
+
 def experiment_results(name: str, targets: Iterable[str], *, metrics: Iterable[str] = (),
                        source: str | None = None,
                        display_name: str | None = None) -> ExperimentResults:
@@ -139,7 +151,7 @@ def table_markdown(path: str | os.PathLike, *, levels: int = 2) -> str:
     its stem as the title)."""
     path = Path(path)
     if path.suffix == ".csv":
-        text = to_markdown(pd.read_csv(path), title=path.stem)
+        text = to_markdown(_read_csv(path), title=path.stem)
     else:
         text = path.read_text(encoding="utf-8")
     lines = ["#" * levels + line if line.startswith("#") else line for line in text.splitlines()]
@@ -178,7 +190,7 @@ class CheckSummary:
 
 def check_summary(path: str | os.PathLike) -> CheckSummary:
     """Count the checks of a verdict CSV (the ``ALL`` row left out)."""
-    frame = pd.read_csv(path)
+    frame = _read_csv(path)
     frame = frame[frame["name"].astype(str) != "ALL"]
     passed = frame["passed"].astype(str).str.lower().isin(["true", "1", "pass"])
     return CheckSummary(int(passed.sum()), len(frame),
@@ -251,7 +263,7 @@ def _checks_markdown(exp: ExperimentResults) -> str:
         body = [line for line in Path(exp.checks_md).read_text(encoding="utf-8").splitlines()
                 if not line.startswith("# ")]
         return "\n".join(body).strip()
-    return to_markdown(pd.read_csv(exp.checks)).strip()
+    return to_markdown(_read_csv(exp.checks)).strip()
 
 
 def write_summary(experiments: Sequence[ExperimentResults], path: str | os.PathLike,

@@ -45,6 +45,7 @@ def test_a_hand_placed_unpacked_folder_replaces_the_download(workflow_copy, snak
     assert "climate_unpack" in text and "climate_download" not in text
 
 
+@pytest.mark.ci_config("climate")
 @pytest.mark.slow
 @pytest.mark.workflow
 def test_climate_ci_end_to_end(ci_run):

@@ -193,6 +193,7 @@ def test_paper_dry_run_lists_every_cosmo_run_offline(snakemake_cli, workflow_cop
     assert "results/cosmo/metrics/fcn-knn40-o1-n3.5.json" in text
 
 
+@pytest.mark.ci_config("cosmo")
 @pytest.mark.slow
 @pytest.mark.workflow
 def test_cosmo_ci_end_to_end(ci_run):

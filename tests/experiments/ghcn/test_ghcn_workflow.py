@@ -48,6 +48,7 @@ def test_a_bad_ghcn_config_is_refused_before_any_job(workflow_copy, snakemake_cl
     assert not (workflow_copy / "data/raw-ci/ghcn").exists()  # nothing ran
 
 
+@pytest.mark.ci_config("ghcn")
 @pytest.mark.slow
 @pytest.mark.workflow
 def test_ghcn_ci_end_to_end(ci_run):

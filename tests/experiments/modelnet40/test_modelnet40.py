@@ -112,6 +112,7 @@ def test_paper_dry_run_lists_the_modelnet40_jobs_offline(snakemake_cli, workflow
     assert "results/modelnet40/metrics/train-so3.json" in text
 
 
+@pytest.mark.ci_config("modelnet40")
 @pytest.mark.slow
 @pytest.mark.workflow
 def test_modelnet40_ci_end_to_end(ci_run):

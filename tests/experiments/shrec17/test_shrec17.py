@@ -161,6 +161,7 @@ def test_paper_dry_run_lists_the_shrec17_jobs_offline(snakemake_cli, workflow_co
         assert name in text
 
 
+@pytest.mark.ci_config("shrec17")
 @pytest.mark.slow
 @pytest.mark.workflow
 def test_shrec17_ci_end_to_end(ci_run):

@@ -9,6 +9,7 @@ import yaml
 from deepsphere.experiments.sphere.rules import SpherePaths
 
 
+@pytest.mark.ci_config("sphere")
 @pytest.mark.slow
 @pytest.mark.workflow
 def test_sphere_ci_end_to_end(ci_run):

@@ -31,10 +31,6 @@ from deepsphere.experiments.shapes.sources import (
     verify_modelnet40,
     verify_shrec17,
 )
-from deepsphere.experiments.shapes.standin import (
-    write_modelnet40_standin,
-    write_shrec17_standin,
-)
 from deepsphere.io.archives import unpack_archives, zip_tree
 from deepsphere.io.atomic import (
     atomic_write_json,
@@ -76,6 +72,12 @@ def write_standin_raw(dataset: str, dest: str | os.PathLike, *, seed: int,
     (``classes``, ``n_train``, ``n_test``) or :func:`~deepsphere.experiments.shapes.standin.
     write_shrec17_standin` (``synsets``, ``n_per_split``). The same seed gives the same bytes.
     """
+    # trimesh (the stand-in's meshes) only here: the Snakefile imports this module to parse
+    from deepsphere.experiments.shapes.standin import (
+        write_modelnet40_standin,
+        write_shrec17_standin,
+    )
+
     _check(dataset)
     dest = Path(dest)
     names = [*raw_names(dataset), "standin.json"]

@@ -6,13 +6,16 @@ acceptance checks of the reproduced Fig. 2 and Fig. 3 (the measurements are in
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from deepsphere.geometry.sampling import check_nside as _check_nside
-from deepsphere.reporting.checks import Check
-from deepsphere.reporting.paper import paper_numbers
+
+if TYPE_CHECKING:  # pandas and the checks' module only when checking: the Snakefile imports us
+    import pandas as pd
+
+    from deepsphere.reporting.checks import Check
 
 STUDY_GRAPHS = ("v1", "knn8", "knn20", "knn40")
 _PAPER_GRAPH_NAMES = {
@@ -43,6 +46,8 @@ def load_paper_equivariance_error() -> pd.DataFrame:
     ``in_figure``. Source: ``paper/equivariance_error.csv`` (from the paper's
     pickles). The "v1" curve used a nearly unweighted 8-neighbour graph (see the reference note).
     """
+    from deepsphere.reporting.paper import paper_numbers
+
     df = paper_numbers("deepsphere.experiments.sphere", "equivariance_error")
     df = df[df["graph"].isin(list(_PAPER_GRAPH_NAMES))].copy()
     df["graph"] = df["graph"].map(_PAPER_GRAPH_NAMES)
@@ -63,6 +68,8 @@ def check_equivariance(
 
     ``table``: columns ``graph, nside, ell, error_ours, error_paper``.
     """
+    from deepsphere.reporting.checks import Check
+
     checks = []
     sel = table[table["ell"] >= ell_min]
     for nside in nsides:
@@ -95,6 +102,8 @@ def check_kernel_widths(
 
     ``table``: columns ``nside, k, sigma_ours, sigma_paper``.
     """
+    from deepsphere.reporting.checks import Check
+
     checks = []
     for nside in nsides:
         r = table[(table["nside"] == nside) & (table["k"] == k)].dropna(
