@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -85,7 +86,7 @@ def new_dead_host():
 
 
 # ----------------------------------------------------------------------- workflow runs
-_ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+_ROOT = Path(__file__).resolve().parents[1]
 _WORKFLOW_FILES = ("Snakefile", "rules", "scripts", "config", "envs", "profiles", "report",
                    "notebooks")
 
@@ -139,10 +140,24 @@ def workflow_copier():
 
 
 _CI_CONFIGS = pytest.StashKey[set]()
+#: The xdist group (``pytest -n 2``, ``--dist loadgroup``) of the tests that share the local
+#: CI runs or the SLURM cluster: one worker runs them all, so that the session fixtures run
+#: once and the cluster is stopped only after its last test.
+SHARED_RUNS_GROUP = "ci-runs"
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config, items):
+@pytest.hookimpl(tryfirst=True, specname="pytest_collection_modifyitems")
+def group_the_shared_runs(items):
+    """Put the tests marked ``ci_config`` and those under tests/cluster in one xdist group
+    (before xdist reads the groups)."""
+    cluster = _ROOT / "tests" / "cluster"
+    for item in items:
+        if item.get_closest_marker("ci_config") or cluster in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.xdist_group(SHARED_RUNS_GROUP))
+
+
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+def gather_ci_configs(config, items):
     """Gather the CI configs that the selected tests run locally (``ci_config`` markers, after
     -k/-m selection): :func:`ci_run` runs them as one workflow."""
     names = set()
@@ -155,13 +170,15 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def ci_run(request, tmp_path_factory):
     """``ci_run(name) -> (folder, completed process)``: ``config/test/<name>-ci.yaml`` run
-    locally (``--cores 2``) in a workflow copy, once per test session. The experiments'
+    locally in a workflow copy, once per test session. The experiments'
     end-to-end tests check it; the SLURM test (tests/cluster) compares its own run with it.
 
     The configs of every selected test marked ``ci_config`` run together, as one workflow
     (``--configfile`` with all of them; each writes under its own experiment's folders, as in
-    the SLURM test's run): one Snakemake keeps both cores busy across experiments, where six
-    runs one after the other mostly used one (a training job takes both, its neighbours one).
+    the SLURM test's run), with ``--cores 4``: a training job declares 2 threads and keeps
+    about one core busy, so two run side by side on CI's two cores (one Snakemake per config
+    and ``--cores 2`` left one core idle most of the time). Threads are what a rule declares,
+    capped by ``--cores``: the numbers are those of any run that gives a job its 2 threads.
     """
     wanted = request.config.stash.get(_CI_CONFIGS, set())
     runs = {}
@@ -171,7 +188,7 @@ def ci_run(request, tmp_path_factory):
             names = sorted(wanted) if name in wanted else [name]
             folder = copy_workflow(tmp_path_factory.mktemp("ci-local"))
             configs = [f"config/test/{n}-ci.yaml" for n in names]
-            out = _run_snakemake("--cores", "2", "--directory", folder, "--configfile",
+            out = _run_snakemake("--cores", "4", "--directory", folder, "--configfile",
                                  *configs, cwd=folder, timeout=600 + 300 * len(names))
             runs.update({n: (folder, out) for n in names})
         return runs[name]
