@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 import deepsphere
 
 USER_FACING = {
@@ -16,6 +18,7 @@ USER_FACING = {
     "paper_kernel_width_t",
     # layers
     "ChebConv", "Bias", "ChebBatchNormalization", "HealpixPooling", "HealpixUnpooling",
+    "HealpixSubsetPooling", "HealpixSubsetUnpooling",
     "IcosahedralPooling", "IcosahedralUnpooling", "EquiangularPooling", "EquiangularUnpooling",
     "GlobalVertexPooling",
     # models and training
@@ -59,3 +62,51 @@ def test_import_is_cheap_and_the_graph_builders_need_no_keras():
     assert out.returncode == 0, out.stderr[-2000:]
     before, keras_after_graph, n = json.loads(out.stdout.splitlines()[-1])
     assert before == [] and not keras_after_graph and n == 48
+
+
+_SAVE = """
+import sys
+import numpy as np
+from deepsphere.models.spherical import build_model
+model = build_model({"sampling": "healpix", "nside": 4, "in_channels": 1, "F": [4, 2], "K": 3,
+                     "pool": [1, 0], "head": "fcn", "n_classes": 2,
+                     "graph": {"graph": "knn", "k": 8, "t": "paper"}})
+model.save(sys.argv[1])
+x = np.linspace(-1, 1, 192, dtype="float32").reshape(1, 192, 1)
+np.save(sys.argv[2], np.asarray(model(x)))
+"""
+_LOAD = """
+import sys
+import numpy as np
+{imports}
+model = keras.saving.load_model(sys.argv[1])
+x = np.linspace(-1, 1, 192, dtype="float32").reshape(1, 192, 1)
+np.testing.assert_allclose(np.asarray(model(x)), np.load(sys.argv[2]), rtol=1e-5, atol=1e-6)
+print(sorted(m for m in ("deepsphere.layers",) if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("imports", ["import deepsphere\nimport keras",
+                                     "import keras\nimport deepsphere"])
+def test_a_saved_model_loads_with_keras_after_import_deepsphere(tmp_path, imports):
+    """A user's script: no import of deepsphere.layers, only ``import deepsphere`` (before or
+    after Keras), then Keras's own loader; the reloaded model gives the saved outputs."""
+    path, outputs = tmp_path / "model.keras", tmp_path / "outputs.npy"
+    saved = subprocess.run([sys.executable, "-c", _SAVE, str(path), str(outputs)],
+                           capture_output=True, text=True, timeout=300)
+    assert saved.returncode == 0, saved.stderr[-3000:]
+    loaded = subprocess.run([sys.executable, "-c", _LOAD.format(imports=imports), str(path),
+                             str(outputs)], capture_output=True, text=True, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    assert loaded.stdout.split("\n")[-2] == "['deepsphere.layers']"
+
+
+def test_without_import_deepsphere_keras_does_not_know_the_layers(tmp_path):
+    """The reference case: the registration is what makes the test above pass."""
+    path, outputs = tmp_path / "model.keras", tmp_path / "outputs.npy"
+    saved = subprocess.run([sys.executable, "-c", _SAVE, str(path), str(outputs)],
+                           capture_output=True, text=True, timeout=300)
+    assert saved.returncode == 0, saved.stderr[-3000:]
+    loaded = subprocess.run([sys.executable, "-c", _LOAD.format(imports="import keras"),
+                             str(path), str(outputs)], capture_output=True, text=True, timeout=300)
+    assert loaded.returncode != 0 and "deepsphere" in loaded.stderr

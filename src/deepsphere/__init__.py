@@ -3,11 +3,13 @@
 The user-facing names are available from the package itself (``deepsphere.ChebConv``,
 ``deepsphere.healpix_knn_graph``, ``deepsphere.chebyshev_laplacian``, ...). They are imported
 on first access, so ``import deepsphere`` stays cheap and pulls in neither TensorFlow, JAX nor
-healpy. Packages: ``geometry`` (samplings, graphs, Laplacians), ``layers``, ``models``,
-``training``, ``metrics``, ``reporting``, ``workflow``, ``io``, ``runtime`` and
-``experiments.<name>``.
+healpy; a model saved with deepsphere's layers loads with ``keras.saving.load_model`` after
+``import deepsphere`` (the layers register with Keras once Keras is imported). Packages:
+``geometry`` (samplings, graphs, Laplacians), ``layers``, ``models``, ``training``,
+``metrics``, ``reporting``, ``workflow``, ``io``, ``runtime`` and ``experiments.<name>``.
 """
 
+from deepsphere._keras_registration import register_layers_with_keras
 from deepsphere._lazy import lazy_exports
 
 __version__ = "0.1.0"
@@ -46,6 +48,8 @@ _EXPORTS = {
     "ChebBatchNormalization": f"{_LAYERS}.normalization",
     "HealpixPooling": f"{_LAYERS}.pooling",
     "HealpixUnpooling": f"{_LAYERS}.pooling",
+    "HealpixSubsetPooling": f"{_LAYERS}.subset_pooling",
+    "HealpixSubsetUnpooling": f"{_LAYERS}.subset_pooling",
     "IcosahedralPooling": f"{_LAYERS}.pooling",
     "IcosahedralUnpooling": f"{_LAYERS}.pooling",
     "EquiangularPooling": f"{_LAYERS}.pooling",
@@ -59,3 +63,5 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+# A saved model's deepsphere layers load with keras.saving.load_model after `import deepsphere`
+register_layers_with_keras()

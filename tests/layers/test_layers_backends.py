@@ -1,5 +1,5 @@
-"""Reruns tests/layers/test_layers.py and test_chebconv_checks.py on the Keras backend this
-process is *not* using.
+"""Reruns tests/layers/test_layers.py, test_pooling.py, test_subset_pooling.py and
+test_chebconv_checks.py on the Keras backend this process is *not* using.
 
 The Keras backend is fixed when keras is imported, so the second backend needs its own
 process. Both TensorFlow and JAX must pass; the JAX run is skipped only if jax is missing.
@@ -28,6 +28,7 @@ def test_layers_pass_on_the_other_backend():
     env = dict(os.environ, KERAS_BACKEND=OTHER, TF_CPP_MIN_LOG_LEVEL="3")
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
            "tests/layers/test_layers.py", "tests/layers/test_pooling.py",
+           "tests/layers/test_subset_pooling.py",
            "tests/layers/test_chebconv_checks.py"]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, (

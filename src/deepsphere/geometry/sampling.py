@@ -27,6 +27,7 @@ __all__ = [
     "SphereSampling",
     "check_nside",
     "equiangular_sampling",
+    "healpix_parent_indexes",
     "healpix_patch_indexes",
     "healpix_sampling",
     "icosahedral_sampling",
@@ -162,6 +163,22 @@ def patch_of_indexes(nside: int, indexes: np.ndarray) -> tuple[int, int] | None:
     if not np.array_equal(indexes, np.arange(start, start + m)):
         return None
     return order, start // m
+
+
+def healpix_parent_indexes(indexes, steps: int) -> np.ndarray:
+    """The NEST pixels ``steps`` halvings of nside coarser that hold ``indexes``.
+
+    Args:
+        indexes: NEST pixel numbers at nside ``N``, shape ``(m,)``.
+        steps: how many times nside halves (``N -> N / 2**steps``); 0 returns them sorted.
+
+    Returns:
+        int64 array, sorted and unique: the coarse pixels with at least one child in
+        ``indexes`` (in NEST, the children of pixel ``q`` are ``4**steps * q + 0 .. 4**steps - 1``).
+    """
+    if not _is_int(steps) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}.")
+    return np.unique(np.asarray(indexes, dtype=np.int64) >> (2 * int(steps)))
 
 
 def split_nest_map_into_patches(m, order) -> np.ndarray:

@@ -13,6 +13,7 @@ from deepsphere.layers.pooling import (
     IcosahedralUnpooling,
     icosahedral_vertices,
 )
+from deepsphere.layers.subset_pooling import HealpixSubsetPooling, HealpixSubsetUnpooling
 
 __all__ = [
     "Bias",
@@ -22,6 +23,8 @@ __all__ = [
     "EquiangularUnpooling",
     "GlobalVertexPooling",
     "HealpixPooling",
+    "HealpixSubsetPooling",
+    "HealpixSubsetUnpooling",
     "HealpixUnpooling",
     "IcosahedralPooling",
     "IcosahedralUnpooling",

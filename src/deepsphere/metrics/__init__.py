@@ -7,7 +7,7 @@ Fractions are returned in ``[0, 1]`` (not percent). Modules:
   :func:`average_precision_per_class`, :func:`mean_average_precision`,
   :func:`classification_report`;
 * :mod:`~deepsphere.metrics.regression`: :func:`mse`, :func:`mae`, :func:`r2`,
-  :func:`explained_variance`, :func:`regression_report`;
+  :func:`explained_variance`, :func:`regression_report`, :func:`per_target_report`;
 * :mod:`~deepsphere.metrics.retrieval`: the SHREC'17 retrieval measures (P@N, R@N, F1@N, mAP,
   NDCG, micro and macro) with :func:`retrieval_scores`, :func:`query_scores`,
   :func:`relevance`, the lists of :func:`retrieval_lists` and the evaluator files of

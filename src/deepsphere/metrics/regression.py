@@ -2,7 +2,8 @@
 
 ``y_true`` and ``y_pred`` are real arrays of any shape, equal; every metric pools all entries
 (flattened). :func:`mse`, :func:`mae`, :func:`r2`, :func:`explained_variance`;
-:func:`regression_report` bundles them into a JSON-able dict.
+:func:`regression_report` bundles them into a JSON-able dict; :func:`per_target_report` scores
+each target (column) on its own.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ __all__ = [
     "explained_variance",
     "mae",
     "mse",
+    "per_target_report",
     "r2",
     "regression_report",
 ]
@@ -68,3 +70,26 @@ def regression_report(y_true, y_pred) -> dict:
         "explained_variance": explained_variance(y_true, y_pred),
         "n": int(np.asarray(y_true).size),
     }
+
+
+def per_target_report(y_true, y_pred, names) -> dict:
+    """MSE, MAE and R² of each target: ``{name: {"mse", "mae", "r2", "n"}}``.
+
+    ``y_true`` and ``y_pred`` are ``(n, T)`` with ``T = len(names)``; rows whose true value of a
+    target is not finite (a missing target) are left out of that target's scores only.
+    """
+    t = np.asarray(y_true, dtype=np.float64)
+    p = np.asarray(y_pred, dtype=np.float64)
+    names = list(names)
+    if t.ndim != 2 or t.shape != p.shape or t.shape[1] != len(names):
+        raise ValueError(f"per_target_report: y_true {t.shape} and y_pred {p.shape} must both be "
+                         f"(n, {len(names)}), one column per target name {names}")
+    out = {}
+    for j, name in enumerate(names):
+        present = np.isfinite(t[:, j])
+        if not present.any():
+            raise ValueError(f"per_target_report: target {name!r} has no finite true value")
+        tj, pj = t[present, j], p[present, j]
+        out[str(name)] = {"mse": mse(tj, pj), "mae": mae(tj, pj), "r2": r2(tj, pj),
+                          "n": int(present.sum())}
+    return out

@@ -5,6 +5,8 @@ A model config (JSON/YAML-able dict)::
     sampling: healpix | icosahedral | equiangular | points
     # input size, by sampling
     nside: 1024, order: 0, patch: 0      # healpix, NEST; order o > 0: patch p of 12 o^2
+    indexes: [...]                       # healpix, or: a sorted NEST pixel subset (a mask);
+                                         # level l has its parents at nside / 2**l
     level: 5                             # icosahedral
     bandwidth: 64, grid: SOFT            # equiangular (2b x 2b grid)
     lon_deg: [...], lat_deg: [...]       # points (weather stations)
@@ -43,7 +45,7 @@ from deepsphere.geometry import sampling as _sampling
 __all__ = ["level_definitions", "validate_model_config"]
 
 _SIZE_KEYS = {
-    "healpix": {"nside", "order", "patch"},
+    "healpix": {"nside", "order", "patch", "indexes"},
     "icosahedral": {"level"},
     "equiangular": {"bandwidth", "grid"},
     "points": {"lon_deg", "lat_deg"},
@@ -116,7 +118,7 @@ def validate_model_config(model: dict) -> dict:
         )
     cfg = copy.deepcopy(_COMMON)
     if kind == "healpix":
-        cfg.update(order=0, patch=0)
+        cfg.update(order=0, patch=0, indexes=None)
     if kind == "equiangular":
         cfg.update(grid="SOFT")
     cfg.update(copy.deepcopy(model))
@@ -229,6 +231,11 @@ def _check_size(cfg, kind):
                 f"{'the patch order ' + str(order) if order else 'nside 1'}",
                 "pool less or start from a larger nside",
             )
+        if cfg["indexes"] is not None:
+            if order:
+                _fail("indexes", "a pixel subset and a patch order were both given",
+                      "give either indexes (any footprint) or order/patch (one NEST patch)")
+            cfg["indexes"] = _check_subset(cfg["indexes"], nside)
         if order:
             _sampling.check_nside(order)
             patch = _int(cfg, "patch", 0)
@@ -261,6 +268,20 @@ def _check_size(cfg, kind):
                 "points need equal-length lists lon_deg and lat_deg",
                 "give the station coordinates in degrees",
             )
+
+
+def _check_subset(indexes, nside) -> list[int]:
+    """A pixel subset as a sorted list of ints (the vertex order of the input)."""
+    import numpy as np
+
+    try:
+        arr = _sampling.check_indexes(indexes, 12 * nside**2)
+    except (ValueError, TypeError) as err:
+        _fail("indexes", str(err), f"give NEST pixel numbers of nside {nside}")
+    if np.any(np.diff(arr) <= 0):
+        _fail("indexes", "the pixels are not sorted",
+              "sort them (numpy.sort): the input's vertices are in increasing NEST order")
+    return arr.tolist()
 
 
 def _conv_resolutions(cfg) -> list:
@@ -297,14 +318,22 @@ def level_definitions(cfg) -> list[dict]:
     """Graph definition (``deepsphere.geometry.graphs`` format) of each resolution level.
 
     ``cfg`` must be validated. HEALPix partial spheres use ``{"order": o, "patch": p}`` at every
-    level: the NEST patch keeps its number while nside halves.
+    level: the NEST patch keeps its number while nside halves. A pixel subset (``indexes``)
+    has at each level the parents of the input's pixels
+    (:func:`~deepsphere.geometry.sampling.healpix_parent_indexes`), as a sorted list.
     """
     kind = cfg["sampling"]
     out = []
     for res, graph in zip(_resolutions(cfg), cfg["graph"], strict=True):
         g = dict(graph)
         if kind == "healpix":
-            indexes = {"order": cfg["order"], "patch": cfg["patch"]} if cfg["order"] else None
+            if cfg.get("indexes") is not None:
+                steps = (cfg["nside"] // res).bit_length() - 1
+                indexes = _sampling.healpix_parent_indexes(cfg["indexes"], steps).tolist()
+            elif cfg["order"]:
+                indexes = {"order": cfg["order"], "patch": cfg["patch"]}
+            else:
+                indexes = None
             base = {"sampling": "healpix", "nside": res, "nest": True, "indexes": indexes}
         elif kind == "icosahedral":
             base = {"sampling": "icosahedral", "level": res}

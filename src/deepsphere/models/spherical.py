@@ -131,6 +131,9 @@ class _Builder:
 
     def pool(self, x, p, level_in, name):
         kind, mode = self.cfg["sampling"], self.cfg["pool_mode"]
+        if kind == "healpix" and self.cfg["indexes"] is not None:
+            indexes = self.definitions[level_in]["indexes"]
+            return self.L.HealpixSubsetPooling(indexes, 4**p, mode=mode, name=name)(x)
         if kind == "healpix":
             return self.L.HealpixPooling(4**p, mode=mode, name=name)(x)
         if kind == "equiangular":
@@ -139,6 +142,9 @@ class _Builder:
 
     def unpool(self, x, p, level_out, name):
         kind = self.cfg["sampling"]
+        if kind == "healpix" and self.cfg["indexes"] is not None:
+            indexes = self.definitions[level_out]["indexes"]
+            return self.L.HealpixSubsetUnpooling(indexes, 4**p, name=name)(x)
         if kind == "healpix":
             return self.L.HealpixUnpooling(4**p, name=name)(x)
         if kind == "equiangular":
@@ -208,7 +214,8 @@ def build_model(config: dict, *, laplacians: dict | None = None) -> keras.Model:
 
     Returns:
         A functional model. Input ``(batch, n_vertices, in_channels)``, with ``n_vertices`` of
-        the first level (``12 nside^2 / (12 order^2)`` for a HEALPix patch). Output: logits or
+        the first level (``12 nside^2 / (12 order^2)`` for a HEALPix patch, ``len(indexes)``
+        for a pixel subset). Output: logits or
         values ``(batch, n_classes)`` (fcn, flatten, global_*), or per vertex ``(batch,
         n_vertices, n_classes)`` (dense, unet).
     """
