@@ -139,32 +139,58 @@ def workflow_copier():
     return copy_workflow
 
 
-_CI_CONFIGS = pytest.StashKey[set]()
 #: The xdist group (``pytest -n 2``, ``--dist loadgroup``) of the tests that share the local
 #: CI runs or the SLURM cluster: one worker runs them all, so that the session fixtures run
 #: once and the cluster is stopped only after its last test.
 SHARED_RUNS_GROUP = "ci-runs"
 
 
-@pytest.hookimpl(tryfirst=True, specname="pytest_collection_modifyitems")
-def group_the_shared_runs(items):
-    """Put the tests marked ``ci_config`` and those under tests/cluster in one xdist group
-    (before xdist reads the groups)."""
-    cluster = _ROOT / "tests" / "cluster"
-    for item in items:
-        if item.get_closest_marker("ci_config") or cluster in Path(item.fspath).parents:
-            item.add_marker(pytest.mark.xdist_group(SHARED_RUNS_GROUP))
+def in_shared_runs_group(nodeid: str) -> bool:
+    """Whether the test ``nodeid`` belongs to :data:`SHARED_RUNS_GROUP`: the tests under
+    tests/cluster, the experiments' ``*_ci_end_to_end`` tests and tests/workflow/
+    test_interruptions.py (the users of ``ci_run``; tests/workflow/test_test_groups.py keeps
+    this rule and the ``ci_config`` markers in step)."""
+    path, _, name = nodeid.partition("::")
+    return (path.startswith("tests/cluster/") or path == "tests/workflow/test_interruptions.py"
+            or name.split("[")[0].endswith("_ci_end_to_end"))
 
 
-@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
-def gather_ci_configs(config, items):
-    """Gather the CI configs that the selected tests run locally (``ci_config`` markers, after
-    -k/-m selection): :func:`ci_run` runs them as one workflow."""
-    names = set()
-    for item in items:
-        for mark in item.iter_markers("ci_config"):
-            names.update(mark.args)
-    config.stash[_CI_CONFIGS] = names
+class _SharedRunsScheduling:
+    """xdist's scheduler hook: ``--dist loadgroup`` with :data:`SHARED_RUNS_GROUP` decided by
+    :func:`in_shared_runs_group` in the controller, which sees node ids only. (xdist 3.8's own
+    ``xdist_group`` marker does not reach the scheduler under pytest 9: it renames
+    ``item._nodeid``, which pytest 9 no longer reads.)"""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_xdist_make_scheduler(self, config, log):
+        if config.getvalue("dist") != "loadgroup":
+            return None
+        from xdist.scheduler import LoadGroupScheduling
+
+        class SharedRuns(LoadGroupScheduling):
+            def _split_scope(self, nodeid):
+                if in_shared_runs_group(nodeid):
+                    return SHARED_RUNS_GROUP
+                return super()._split_scope(nodeid)
+
+        return SharedRuns(config, log)
+
+
+@pytest.fixture(scope="session")
+def shared_runs_rule():
+    """:func:`in_shared_runs_group` (for the test that keeps it in step with the markers)."""
+    return in_shared_runs_group
+
+
+def pytest_configure(config):
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_SharedRunsScheduling(), "deepsphere-shared-runs")
+
+
+def _selected_ci_configs(session) -> set:
+    """The CI configs of the selected tests marked ``ci_config`` (after -k/-m selection)."""
+    return {name for item in session.items for mark in item.iter_markers("ci_config")
+            for name in mark.args}
 
 
 @pytest.fixture(scope="session")
@@ -180,7 +206,7 @@ def ci_run(request, tmp_path_factory):
     and ``--cores 2`` left one core idle most of the time). Threads are what a rule declares,
     capped by ``--cores``: the numbers are those of any run that gives a job its 2 threads.
     """
-    wanted = request.config.stash.get(_CI_CONFIGS, set())
+    wanted = _selected_ci_configs(request.session)
     runs = {}
 
     def run(name):
