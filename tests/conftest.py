@@ -145,13 +145,18 @@ def workflow_copier():
 SHARED_RUNS_GROUP = "ci-runs"
 
 
+#: Test modules that use the shared runs (some of their tests may not: they come along).
+SHARED_RUNS_MODULES = ("tests/workflow/test_interruptions.py",
+                       "tests/experiments/maps/test_maps_workflow.py")
+
+
 def in_shared_runs_group(nodeid: str) -> bool:
     """Whether the test ``nodeid`` belongs to :data:`SHARED_RUNS_GROUP`: the tests under
-    tests/cluster, the experiments' ``*_ci_end_to_end`` tests and tests/workflow/
-    test_interruptions.py (the users of ``ci_run``; tests/workflow/test_test_groups.py keeps
-    this rule and the ``ci_config`` markers in step)."""
+    tests/cluster, the experiments' ``*_ci_end_to_end`` tests and the tests of
+    :data:`SHARED_RUNS_MODULES` (tests/workflow/test_test_groups.py checks that every user of
+    ``ci_run`` is in the group)."""
     path, _, name = nodeid.partition("::")
-    return (path.startswith("tests/cluster/") or path == "tests/workflow/test_interruptions.py"
+    return (path.startswith("tests/cluster/") or path in SHARED_RUNS_MODULES
             or name.split("[")[0].endswith("_ci_end_to_end"))
 
 

@@ -95,7 +95,7 @@ FAMILIES: dict[str, Family] = {
     "data": Family(
         "fetch, unpack and prepare the data: downloads, stand-ins, caches, shards, patches, "
         "projections and training statistics",
-        (*_SHAPES, "hdf5plugin", "pyarrow"),
+        (*_SHAPES, "astropy", "hdf5plugin", "pyarrow"),
         {"rtree": "trimesh's own ray engine, the projection's fallback without Embree"},
     ),
     "geometry": Family(
@@ -104,7 +104,8 @@ FAMILIES: dict[str, Family] = {
     ),
     "training": Family(
         "every network run (Keras 3 on TensorFlow or JAX) and the cosmo SVM baseline",
-        (*_SHAPES, "hdf5plugin", "jax", "keras", "PyGSP", "scikit-learn", "tensorflow"),
+        (*_SHAPES, "astropy", "hdf5plugin", "jax", "keras", "PyGSP", "scikit-learn",
+         "tensorflow"),
     ),
     "notebooks": Family(
         "the explanatory notebooks, executed with papermill",

@@ -40,6 +40,8 @@ class NetworkData:
     ``map_classes``: segmentation: the classes the mAP averages over (all if None).
     ``target_transform``: regression on standardised targets: ``(offset, scale)`` back to the
     data's units, in which the test set is scored and the predictions written.
+    ``target_names``: regression with several targets: their names (the metrics then hold
+    each target's scores under ``per_target``).
     ``test_groups``: ``(n_test,)`` the object of each test row (its augmented copies share
     it): the softmax is averaged per object (classification). ``test_ids``: one id per test
     object (per group), written with the predictions. ``extra_tests``: more test sets, ``{name:
@@ -54,6 +56,7 @@ class NetworkData:
     extra_tests: dict = field(default_factory=dict)
     map_classes: tuple | None = None
     target_transform: tuple | None = None
+    target_names: tuple | None = None
 
     def counts(self) -> dict:
         return {"train": _n_samples(self.train),
@@ -104,7 +107,8 @@ def run_network(spec: RunSpec | dict, inputs: dict, *, metrics_path, model_path,
     metrics = evaluate(result.model, data.test, task=spec.task, out_path=metrics_path,
                        config=spec.config, batch_size=bs, groups=data.test_groups,
                        predictions_path=predictions_path, ids=data.test_ids,
-                       map_classes=data.map_classes, target_transform=data.target_transform)
+                       map_classes=data.map_classes, target_transform=data.target_transform,
+                       target_names=data.target_names)
     extra = {}
     for name, (x, y, groups) in data.extra_tests.items():
         extra[name] = evaluate(result.model, (x, y), task=spec.task, out_path=None,

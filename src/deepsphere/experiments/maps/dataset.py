@@ -25,7 +25,8 @@ from deepsphere.experiments.maps.files import (
 from deepsphere.experiments.maps.sky import check_observed
 from deepsphere.training.seeds import derive_seed
 
-__all__ = ["SPLIT_CODES", "MapArrays", "assign_splits", "build_dataset", "cut", "read_maps"]
+__all__ = ["SPLIT_CODES", "MapArrays", "assign_splits", "build_dataset", "cut", "load_dataset",
+           "read_maps", "to_patches"]
 
 SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
 _TAG = 13
@@ -126,6 +127,19 @@ def assign_splits(n: int, *, given=None, labels=None, fractions: Mapping, seed: 
     return codes
 
 
+def to_patches(x: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Full-sky NEST maps ``(n, C, 12 nside^2)`` to their ``12 order^2`` patches ``(n * P, C,
+    V')`` (map by map; patch ``p`` holds the NEST pixels ``p V' .. (p + 1) V' - 1``) and the map
+    of each row."""
+    from deepsphere.geometry.sampling import split_nest_map_into_patches
+
+    parts = split_nest_map_into_patches(np.moveaxis(x, 2, 0), order)  # (P, V', n, C)
+    n_patches, n_pixels = parts.shape[:2]
+    rows = np.ascontiguousarray(np.transpose(parts, (2, 0, 3, 1))).reshape(-1, x.shape[1],
+                                                                             n_pixels)
+    return rows, np.repeat(np.arange(len(x)), n_patches)
+
+
 def _stats(x: np.ndarray) -> tuple[list[float], list[float]]:
     """Per-channel mean and standard deviation of ``(n, C, V)`` (float64 sums)."""
     mean = x.mean(axis=(0, 2), dtype=np.float64)
@@ -141,7 +155,6 @@ def build_dataset(table, *, task: str, nside_model: int, observed, patches: int 
     ``out_json`` (what prediction needs to treat new maps the same way). Returns the info."""
     import h5py
 
-    from deepsphere.geometry.sampling import split_nest_map_into_patches
     from deepsphere.io.atomic import atomic_path, atomic_write_json
     from deepsphere.io.validation import array_entry, write_manifest
 
@@ -156,13 +169,9 @@ def build_dataset(table, *, task: str, nside_model: int, observed, patches: int 
     if patches:
         if observed is not None:
             raise ValueError("maps.sky: patches and a mask exclude each other")
-        # (n, C, npix) -> (n, P, C, V'): patch p of a map is its NEST pixels p V' .. (p+1) V' - 1
-        parts = split_nest_map_into_patches(np.moveaxis(x, 2, 0), patches)  # (P, V', n, C)
-        n_patches, n_pixels = parts.shape[:2]
-        x = np.ascontiguousarray(np.transpose(parts, (2, 0, 3, 1))).reshape(
-            -1, x.shape[1], n_pixels)
-        y = np.repeat(y, n_patches, axis=0)
-        split, map_index = np.repeat(split, n_patches), np.repeat(map_index, n_patches)
+        x, map_index = to_patches(x, patches)
+        n_patches = 12 * patches**2
+        y, split = np.repeat(y, n_patches, axis=0), np.repeat(split, n_patches)
     train = split == SPLIT_CODES["train"]
     mean, std = _stats(x[train])
     info = {"task": task, "nside": int(nside_model), "nest": True, "nside_files": arrays.nside_files,
