@@ -199,7 +199,10 @@ def test_every_job_went_through_the_scheduler_and_completed(slurm_run, ci_run):
     ran_locally, _ = job_rules(local_out.stdout + local_out.stderr)
     local_rules = declared_local_rules()
     assert {"cosmo_tables", "ghcn_download", "paper_summary"} <= local_rules
-    assert set(remote) == ran_locally - local_rules - {"all"}  # all: a target, not a job
+    # (the local run may hold more experiments, e.g. maps, which does not run here yet)
+    ours = {r for r in ran_locally if r.startswith(tuple(f"{e}_" for e in EXPERIMENTS))}
+    ours |= {"build_graph", "train_network"} & ran_locally  # the shared rules
+    assert set(remote) == ours - local_rules
     records = sacct_jobs(list(jobs))
     assert set(records) == set(jobs), "every submitted job is in SLURM's accounting"
     for job_id, (state, comment, partition, tres) in records.items():
