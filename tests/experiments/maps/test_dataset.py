@@ -80,7 +80,9 @@ def test_drawn_splits_are_seeded_stratified_and_never_empty():
                                                        seed=1))
     for code in SPLIT_CODES.values():
         assert set(labels[codes == code]) == {0, 1}
-    with pytest.raises(ValueError, match="leave the 'val' split empty"):
+    # per class of 6: round(0.25 * 6) = 2 test maps, then round(0.25 / 0.75 * 4) = 1 validation
+    assert np.bincount(codes).tolist() == [6, 2, 4]
+    with pytest.raises(ValueError, match="maps.split: 3 maps cannot be split"):
         assign_splits(3, fractions={"val": 0.1, "test": 0.4}, seed=1)
 
 

@@ -24,12 +24,6 @@ def normalise(x: np.ndarray, info: dict) -> np.ndarray:
     return np.ascontiguousarray(np.transpose((x - mean) / std, (0, 2, 1))).astype(np.float32)
 
 
-def _class_weights(y: np.ndarray, n_classes: int) -> list[float]:
-    """Balanced weights ``n / (n_classes * count_c)`` (1 for an absent class)."""
-    counts = np.bincount(y.reshape(-1), minlength=n_classes).astype(np.float64)
-    return [float(y.size / (n_classes * c)) if c else 1.0 for c in counts]
-
-
 def network_data(spec, inputs):
     """``NetworkData`` of the run (train and validation as seeded ``ArrayBatches``)."""
     from deepsphere.experiments.maps.dataset import SPLIT_CODES, load_dataset
@@ -51,7 +45,10 @@ def network_data(spec, inputs):
     parts = {name: split == code for name, code in SPLIT_CODES.items()}
     weights = None
     if task != "regression" and s["training"]["class_weight"] == "balanced":
-        weights = _class_weights(y[parts["train"]], int(spec.config["model"]["n_classes"]))
+        from deepsphere.training.statistics import class_counts, class_weights
+
+        n_classes = int(spec.config["model"]["n_classes"])
+        weights = class_weights(class_counts(y[parts["train"]], n_classes)).tolist()
     train = ArrayBatches(x[parts["train"]], y[parts["train"]], batch_size=batch, seed=seed,
                          shuffle=True, class_weight=weights)
     val = ArrayBatches(x[parts["val"]], y[parts["val"]], batch_size=batch, seed=seed,

@@ -105,25 +105,28 @@ def read_maps(files, nside_model: int, observed: np.ndarray | None, *, channels=
 
 def assign_splits(n: int, *, given=None, labels=None, fractions: Mapping, seed: int
                   ) -> np.ndarray:
-    """The split code (:data:`SPLIT_CODES`) of each of ``n`` maps: the table's, or drawn
-    (seeded; stratified by class when ``labels`` are given). Every split gets at least one."""
+    """The split code (:data:`SPLIT_CODES`) of each of ``n`` maps: the table's, or drawn with
+    :func:`deepsphere.training.splits.stratified_split` (seeded; stratified by class when
+    ``labels`` are given): first the test maps, then the validation maps of the rest. Every
+    split of every class gets at least one map, else the error names the class."""
     if given is not None:
         return np.array([SPLIT_CODES[s] for s in given], dtype=np.int8)
-    rng = np.random.default_rng(derive_seed(seed, _TAG, 2))
+    from deepsphere.training.splits import stratified_split
+
+    labels = np.zeros(n, np.int64) if labels is None else np.asarray(labels)
+    test, val = float(fractions["test"]), float(fractions["val"])
+    if test + val >= 1:
+        raise ValueError(f"maps.split: val {val} + test {test} leave no training maps")
+    try:
+        rest, test_idx = stratified_split(labels, test, derive_seed(seed, _TAG, 2))
+        train_idx, val_idx = stratified_split(labels[rest], val / (1 - test),
+                                              derive_seed(seed, _TAG, 3))
+    except ValueError as err:
+        raise ValueError(f"maps.split: {n} maps cannot be split into train, val ({val}) and "
+                         f"test ({test}): {err}") from None
     codes = np.zeros(n, dtype=np.int8)
-    groups = [np.arange(n)] if labels is None else [np.flatnonzero(labels == c)
-                                                    for c in np.unique(labels)]
-    for members in groups:
-        members = rng.permutation(members)
-        n_test = int(round(fractions["test"] * members.size))
-        n_val = int(round(fractions["val"] * members.size))
-        codes[members[:n_test]] = SPLIT_CODES["test"]
-        codes[members[n_test:n_test + n_val]] = SPLIT_CODES["val"]
-    for name, code in SPLIT_CODES.items():
-        if not np.any(codes == code):
-            raise ValueError(f"maps.split: {n} maps leave the {name!r} split empty with "
-                             f"val {fractions['val']} and test {fractions['test']}; give more "
-                             "maps, larger fractions or a split column (maps.split_column)")
+    codes[test_idx] = SPLIT_CODES["test"]
+    codes[rest[val_idx]] = SPLIT_CODES["val"]
     return codes
 
 
