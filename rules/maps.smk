@@ -103,9 +103,23 @@ rule maps_figures:
         predictions=f"{MAPS_PATHS.results}/predictions.csv",
         inputs=MAPS_PATHS.inputs,
     output:
-        curves=f"{MAPS_PATHS.results}/figures/training_curves.png",
+        curves=report(
+            f"{MAPS_PATHS.results}/figures/training_curves.png",
+            caption="../report/maps/figures/training_curves.rst",
+            category="Maps",
+            subcategory="Figures",
+            labels={"title": "Training curves"},
+        ),
         scatter=(
-            [f"{MAPS_PATHS.results}/figures/predicted_vs_true.png"]
+            [
+                report(
+                    f"{MAPS_PATHS.results}/figures/predicted_vs_true.png",
+                    caption="../report/maps/figures/predicted_vs_true.rst",
+                    category="Maps",
+                    subcategory="Figures",
+                    labels={"title": "Predicted against true (test maps)"},
+                )
+            ]
             if MAPS["task"] == "regression"
             else []
         ),

@@ -1,6 +1,12 @@
 """The explanatory notebooks, executed with papermill so that they can never rot."""
 
+from snakemake_interface_executor_plugins.settings import DeploymentMethod
+
 NOTEBOOKS = config["notebooks"]
+# The maps tutorial runs the workflow itself: with --use-conda when this run uses conda.
+NOTEBOOKS_USE_CONDA = (
+    DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+)
 TARGETS["notebooks"] = [f"{RESULTS}/notebooks/{name}.ipynb" for name in NOTEBOOKS]
 
 
@@ -18,11 +24,18 @@ rule notebook:
         "logs/notebooks/{notebook}.log",
     conda:
         "../envs/notebooks.yaml"
-    threads: 1
+    threads: lambda wildcards: NOTEBOOKS[wildcards.notebook].get("cores", 1)
     resources:
         mem_mb=3000,
-        runtime=20,
+        runtime=60,
     params:
-        parameters=lambda wildcards: NOTEBOOKS[wildcards.notebook],
+        parameters=lambda wildcards: {
+            **NOTEBOOKS[wildcards.notebook],
+            **(
+                {"use_conda": NOTEBOOKS_USE_CONDA}
+                if wildcards.notebook == "maps_tutorial"
+                else {}
+            ),
+        },
     script:
         "../scripts/run_notebook.py"

@@ -109,8 +109,11 @@ FAMILIES: dict[str, Family] = {
     ),
     "notebooks": Family(
         "the explanatory notebooks, executed with papermill",
-        ("healpy", "matplotlib", "numba", "numpy", "pandas", "papermill", "PyGSP", "scipy"),
-        {"ipykernel": "the python3 kernel papermill starts to run the notebooks"},
+        ("healpy", "ipython", "matplotlib", "numba", "numpy", "pandas", "papermill", "PyGSP",
+         "scipy"),
+        {"ipykernel": "the python3 kernel papermill starts to run the notebooks",
+         "snakemake": "the maps tutorial runs the workflow itself (its own Snakemake)",
+         "astropy": "the maps tutorial's Snakemake reads the FITS headers while parsing"},
     ),
     "reporting": Family(
         "tables, checks, figures, the summary page and the SHREC'17 retrieval scores",

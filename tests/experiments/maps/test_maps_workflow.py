@@ -1,6 +1,7 @@
 """Your own maps, end to end through the workflow on the stand-in: classification above chance
-under a mask (the graph on the observed pixels only), regression with R² > 0.5, the same
-predictions from RING and NEST files, and a bad table refused before any job."""
+under a mask (the graph on the observed pixels only), the same predictions from RING and NEST
+files, and a bad table refused before any job. Regression (R² > 0.5 on held-out maps) is the
+tutorial's claim: notebooks/maps_tutorial.ipynb asserts it, run by tests/workflow/test_notebooks.py."""
 
 from __future__ import annotations
 
@@ -63,21 +64,6 @@ def test_ring_and_nest_files_give_the_same_predictions(ci_run_copy):
     ring, nest = (pd.read_csv(folder / t) for t in targets)
     assert len(ring) == 8
     pd.testing.assert_frame_equal(ring, nest)
-
-
-@pytest.mark.ci_config("maps")
-def test_regression_on_the_amplitude_reaches_r2_above_half(ci_run_copy):
-    def edit(config):
-        config["maps"].update(task="regression", target="log_amplitude")
-        config["maps"]["standin"]["task"] = "regression"
-
-    folder = ci_run_copy("maps", edit)
-    out = snakemake(folder, "--cores", "2", "--configfile", "edited.yaml")
-    assert out.returncode == 0, out.stderr[-4000:]
-    metrics = pd.read_csv(folder / "results-ci/maps/tables/metrics.csv")
-    assert metrics.target.tolist() == ["log_amplitude"]
-    assert metrics.r2.iloc[0] > 0.5, metrics.to_string()
-    assert (folder / "results-ci/maps/figures/predicted_vs_true.png").is_file()
 
 
 def test_a_missing_table_is_refused_before_any_job(workflow_copy):
