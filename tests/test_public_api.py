@@ -86,27 +86,32 @@ print(sorted(m for m in ("deepsphere.layers",) if m in sys.modules))
 """
 
 
-@pytest.mark.parametrize("imports", ["import deepsphere\nimport keras",
-                                     "import keras\nimport deepsphere"])
-def test_a_saved_model_loads_with_keras_after_import_deepsphere(tmp_path, imports):
-    """A user's script: no import of deepsphere.layers, only ``import deepsphere`` (before or
-    after Keras), then Keras's own loader; the reloaded model gives the saved outputs."""
-    path, outputs = tmp_path / "model.keras", tmp_path / "outputs.npy"
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory):
+    """``(model.keras, its outputs.npy)``, saved once by a separate process."""
+    folder = tmp_path_factory.mktemp("saved-model")
+    path, outputs = folder / "model.keras", folder / "outputs.npy"
     saved = subprocess.run([sys.executable, "-c", _SAVE, str(path), str(outputs)],
                            capture_output=True, text=True, timeout=300)
     assert saved.returncode == 0, saved.stderr[-3000:]
+    return path, outputs
+
+
+@pytest.mark.parametrize("imports", ["import deepsphere\nimport keras",
+                                     "import keras\nimport deepsphere"])
+def test_a_saved_model_loads_with_keras_after_import_deepsphere(saved_model, imports):
+    """A user's script: no import of deepsphere.layers, only ``import deepsphere`` (before or
+    after Keras), then Keras's own loader; the reloaded model gives the saved outputs."""
+    path, outputs = saved_model
     loaded = subprocess.run([sys.executable, "-c", _LOAD.format(imports=imports), str(path),
                              str(outputs)], capture_output=True, text=True, timeout=300)
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     assert loaded.stdout.split("\n")[-2] == "['deepsphere.layers']"
 
 
-def test_without_import_deepsphere_keras_does_not_know_the_layers(tmp_path):
+def test_without_import_deepsphere_keras_does_not_know_the_layers(saved_model):
     """The reference case: the registration is what makes the test above pass."""
-    path, outputs = tmp_path / "model.keras", tmp_path / "outputs.npy"
-    saved = subprocess.run([sys.executable, "-c", _SAVE, str(path), str(outputs)],
-                           capture_output=True, text=True, timeout=300)
-    assert saved.returncode == 0, saved.stderr[-3000:]
+    path, outputs = saved_model
     loaded = subprocess.run([sys.executable, "-c", _LOAD.format(imports="import keras"),
                              str(path), str(outputs)], capture_output=True, text=True, timeout=300)
     assert loaded.returncode != 0 and "deepsphere" in loaded.stderr

@@ -1,7 +1,7 @@
 """The workflow on a real SLURM cluster: every experiment's CI config through the SLURM profile.
 
 A single-node cluster from Debian's packages (tests/cluster/slurm_cluster.sh: slurmctld, slurmd,
-slurmdbd with a local MariaDB, munge, fake GPUs through gres) runs the six CI-sized configs in
+slurmdbd with a local MariaDB, munge, fake GPUs through gres) runs the seven CI-sized configs in
 one workflow with ``--workflow-profile profiles/slurm`` (the profile users run, unchanged; only
 the status polling is made quicker): of each, one run of every kind of model and every rule
 that runs on the compute nodes (:data:`ON_THE_CLUSTER`), the rest of a config being more of
@@ -31,7 +31,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-EXPERIMENTS = ("sphere", "cosmo", "modelnet40", "shrec17", "climate", "ghcn")
+EXPERIMENTS = ("sphere", "cosmo", "modelnet40", "shrec17", "climate", "ghcn", "maps")
 pytestmark = [pytest.mark.slow, pytest.mark.workflow, pytest.mark.ci_config(*EXPERIMENTS)]
 WARM_UP = ("from deepsphere.geometry import graphs, laplacian\n"
            "g = graphs.healpix_knn_graph(16, 8, nest=True)\n"
@@ -111,6 +111,7 @@ ON_THE_CLUSTER = {
     "shrec17": ("retrieval/healpix.json", "metrics/healpix.json"),
     "climate": ("metrics/main-weighted-s0.json",),
     "ghcn": ("metrics/temperature-P0-s0.json",),
+    "maps": ("metrics/deepsphere.json",),
 }
 
 
@@ -123,7 +124,7 @@ def cluster_targets():
 @pytest.fixture(scope="module")
 def cluster(slurm_cluster, tmp_path_factory, workflow_copier, run_copier, ci_run):
     """Everything this module runs on the cluster, side by side, since each spends much of its
-    time waiting on the scheduler: the six CI configs in one workflow (``main``; the files of
+    time waiting on the scheduler: the seven CI configs in one workflow (``main``; the files of
     :data:`ON_THE_CLUSTER`), then, from copies of its folder, a failing job (``failing``) and a
     requeued training job (``requeued``); meanwhile, the local runs to compare with
     (``ci_run``, shared with the experiments' end-to-end tests)."""
@@ -164,7 +165,7 @@ def cluster(slurm_cluster, tmp_path_factory, workflow_copier, run_copier, ci_run
 
 @pytest.fixture(scope="module")
 def slurm_run(cluster):
-    """The six CI configs in one workflow on the cluster: ``(folder, completed process)``."""
+    """The seven CI configs in one workflow on the cluster: ``(folder, completed process)``."""
     return cluster["main"]
 
 
@@ -199,7 +200,7 @@ def test_every_job_went_through_the_scheduler_and_completed(slurm_run, ci_run):
     ran_locally, _ = job_rules(local_out.stdout + local_out.stderr)
     local_rules = declared_local_rules()
     assert {"cosmo_tables", "ghcn_download", "paper_summary"} <= local_rules
-    # (the local run may hold more experiments, e.g. maps, which does not run here yet)
+    # (the local run may hold experiments that do not run here)
     ours = {r for r in ran_locally if r.startswith(tuple(f"{e}_" for e in EXPERIMENTS))}
     ours |= {"build_graph", "train_network"} & ran_locally  # the shared rules
     assert set(remote) == ours - local_rules

@@ -159,3 +159,15 @@ def test_params_rebuild(make):
     s = make()
     r = sampling.sampling_from_params(s.kind, json.loads(json.dumps(s.params)))
     np.testing.assert_array_equal(r.vectors, s.vectors)
+
+
+@pytest.mark.parametrize("nside", [1, 2, 4, 16, 128])
+def test_nest_z_in_closed_form_equals_healpy(nside):
+    """The NumPy-only z of the NEST pixel centres against healpy's pix2vec."""
+    reference = hp.pix2vec(nside, np.arange(12 * nside**2), nest=True)[2]
+    np.testing.assert_allclose(sampling.healpix_nest_z(nside), reference, rtol=0, atol=1e-15)
+
+
+def test_nest_z_refuses_a_bad_nside():
+    with pytest.raises(ValueError, match="nside"):
+        sampling.healpix_nest_z(12)

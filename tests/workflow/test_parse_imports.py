@@ -42,3 +42,28 @@ def test_parsing_the_workflow_imports_no_heavy_package():
     assert done.stdout.strip() == "[]", (
         f"parsing the Snakefile imports {done.stdout.strip()}: import them inside the "
         "functions of the modules the rules files import (see which with python -X importtime)")
+
+
+#: Snakemake itself imports pandas and pyarrow (its SLURM plugin's efficiency report).
+HEAVY_BEYOND_SNAKEMAKE = tuple(m for m in HEAVY if m not in ("pandas", "pyarrow")) + ("astropy",)
+_TRACE = """
+import atexit, runpy, sys
+atexit.register(lambda: print("HEAVY", sorted(m for m in {heavy!r} if m in sys.modules),
+                              file=sys.stderr))
+sys.argv = ["snakemake", *sys.argv[1:]]
+runpy.run_path({snakemake!r}, run_name="__main__")
+"""
+
+
+def test_a_dry_run_of_every_ci_config_imports_no_heavy_package(workflow_copy):
+    """What the rules compute while parsing (the maps section's facts of the data, say) is
+    paid by every job too: a dry run of all CI configs imports none of the heavy packages."""
+    configs = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "config/test").glob("*-ci.yaml"))
+    snakemake = str(Path(sys.executable).parent / "snakemake")
+    script = _TRACE.format(heavy=HEAVY_BEYOND_SNAKEMAKE, snakemake=snakemake)
+    done = subprocess.run([sys.executable, "-c", script, "-n", "--cores", "1",
+                           "--configfile", *configs], capture_output=True, text=True,
+                          timeout=300, cwd=workflow_copy)
+    assert done.returncode == 0, done.stderr[-3000:]
+    heavy = re.findall(r"^HEAVY (.*)$", done.stderr, flags=re.M)
+    assert heavy == ["[]"], heavy or done.stderr[-3000:]

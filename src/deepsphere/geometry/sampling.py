@@ -27,6 +27,7 @@ __all__ = [
     "SphereSampling",
     "check_nside",
     "equiangular_sampling",
+    "healpix_nest_z",
     "healpix_parent_indexes",
     "healpix_patch_indexes",
     "healpix_sampling",
@@ -179,6 +180,36 @@ def healpix_parent_indexes(indexes, steps: int) -> np.ndarray:
     if not _is_int(steps) or steps < 0:
         raise ValueError(f"steps must be an integer >= 0, got {steps!r}.")
     return np.unique(np.asarray(indexes, dtype=np.int64) >> (2 * int(steps)))
+
+
+#: The ring number, in units of nside, of the northernmost corner of each base pixel (NEST).
+_FACE_RING = np.array([2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4], dtype=np.int64)
+
+
+def healpix_nest_z(nside) -> np.ndarray:
+    """``z = cos(colatitude)`` of every NEST pixel centre at ``nside``, shape ``(12 nside^2,)``,
+    in closed form with NumPy alone (Górski et al. 2005, eqs. 4-5 and the NEST numbering), so
+    that the workflow can decide a sky cut while Snakemake parses, without importing healpy.
+
+    Pixel ``p`` lies in base pixel ``f = p // nside^2`` at ``(x, y)``, the de-interleaved bits
+    of ``p % nside^2``; its ring is ``i = r_f nside - x - y - 1`` (1 at the north pole, 4 nside - 1
+    at the south pole) and ``z = 1 - i^2 / (3 nside^2)`` in the north polar cap (``i < nside``),
+    ``4/3 - 2 i / (3 nside)`` in the equatorial belt, and symmetric in the south cap.
+    """
+    nside = check_nside(nside)
+    pix = np.arange(12 * nside**2, dtype=np.int64)
+    face, within = np.divmod(pix, nside * nside)
+    x = np.zeros_like(within)
+    y = np.zeros_like(within)
+    for bit in range(max(1, nside.bit_length() - 1)):  # nside = 2**k: k bits per coordinate
+        x |= ((within >> (2 * bit)) & 1) << bit
+        y |= ((within >> (2 * bit + 1)) & 1) << bit
+    ring = _FACE_RING[face] * nside - x - y - 1
+    z = (4.0 / 3.0) - 2.0 * ring / (3.0 * nside)
+    north, south = ring < nside, ring > 3 * nside
+    z[north] = 1.0 - ring[north] ** 2 / (3.0 * nside**2)
+    z[south] = -1.0 + (4 * nside - ring[south]) ** 2 / (3.0 * nside**2)
+    return z
 
 
 def split_nest_map_into_patches(m, order) -> np.ndarray:

@@ -29,11 +29,11 @@ _CLASSES = ("low", "high")
 
 
 def standin_mask_pixels(nside: int) -> np.ndarray:
-    """The NEST pixels the stand-in mask observes at ``nside`` (sorted)."""
-    import healpy as hp
+    """The NEST pixels the stand-in mask observes at ``nside`` (sorted). Without healpy: the
+    workflow calls it while parsing, which every job on a cluster does again."""
+    from deepsphere.geometry.sampling import healpix_nest_z
 
-    z = hp.pix2vec(nside, np.arange(12 * nside**2), nest=True)[2]
-    return np.nonzero(z > MASK_MIN_Z)[0]
+    return np.nonzero(healpix_nest_z(nside) > MASK_MIN_Z)[0]
 
 
 def _spectrum(nside: int, amplitude: float) -> np.ndarray:
