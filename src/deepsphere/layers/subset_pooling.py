@@ -55,6 +55,14 @@ def subset_children_table(indexes, factor: int) -> tuple[np.ndarray, np.ndarray]
     return parents, table
 
 
+def _check_vertex_count(input_shape, expected: int, message: str) -> None:
+    """Raise ``ValueError(message.format(n=...))`` when the input's vertex axis (axis 1) is
+    known and is not ``expected``."""
+    n = input_shape[1]
+    if n is not None and n != expected:
+        raise ValueError(message.format(n=n))
+
+
 @keras.saving.register_keras_serializable(package="deepsphere")
 class HealpixSubsetPooling(_VertexLayer):
     """Pooling of a NEST pixel subset: ``(batch, len(indexes), f) -> (batch, n_parents, f)``.
@@ -75,12 +83,10 @@ class HealpixSubsetPooling(_VertexLayer):
         self._counts = (table < self.indexes.size).sum(axis=1).astype("float32")
 
     def build(self, input_shape):
-        n = input_shape[1]
-        if n is not None and n != self.indexes.size:
-            raise ValueError(
-                f"HealpixSubsetPooling: the input has {n} vertices but indexes lists "
-                f"{self.indexes.size} pixels; give the pixel list of this input's level."
-            )
+        _check_vertex_count(input_shape, self.indexes.size,
+                            "HealpixSubsetPooling: the input has {n} vertices but indexes lists "
+                            f"{self.indexes.size} pixels; give the pixel list of this input's "
+                            "level.")
 
     def call(self, inputs):
         # one padding vertex after the data: what a missing child reads (never selected by
@@ -124,12 +130,10 @@ class HealpixSubsetUnpooling(_VertexLayer):
         self._source = np.searchsorted(self.parents, self.indexes // self.factor)
 
     def build(self, input_shape):
-        n = input_shape[1]
-        if n is not None and n != self.parents.size:
-            raise ValueError(
-                f"HealpixSubsetUnpooling: the input has {n} vertices but the parents of "
-                f"indexes are {self.parents.size} pixels; give the pixel list of the output level."
-            )
+        _check_vertex_count(input_shape, self.parents.size,
+                            "HealpixSubsetUnpooling: the input has {n} vertices but the parents "
+                            f"of indexes are {self.parents.size} pixels; give the pixel list of "
+                            "the output level.")
 
     def call(self, inputs):
         return keras.ops.take(inputs, self._source, axis=1)
