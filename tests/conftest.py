@@ -192,6 +192,27 @@ def pytest_configure(config):
         config.pluginmanager.register(_SharedRunsScheduling(), "deepsphere-shared-runs")
 
 
+def _numba_cache_is_cold() -> bool:
+    """Whether numba's on-disk cache of the graph kernels is missing (a fresh checkout)."""
+    import deepsphere
+
+    cache = Path(deepsphere.__file__).resolve().parent / "geometry" / "__pycache__"
+    return not any(cache.glob("_facegrid.*.nbi"))
+
+
+def pytest_sessionstart(session):
+    """On a fresh checkout, compile the graph kernels once before the tests start (in the
+    xdist controller, or the only process): otherwise both workers, the workflow jobs and the
+    cluster jobs that start together each compile them (about 17 s of CPU each)."""
+    import subprocess
+    import sys
+
+    if hasattr(session.config, "workerinput") or not _numba_cache_is_cold():
+        return
+    subprocess.run([sys.executable, "-m", "deepsphere.runtime.compiled"], check=True,
+                   timeout=900)
+
+
 def _selected_ci_configs(session) -> set:
     """The CI configs of the selected tests marked ``ci_config`` (after -k/-m selection)."""
     return {name for item in session.items for mark in item.iter_markers("ci_config")

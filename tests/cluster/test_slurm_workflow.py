@@ -33,9 +33,6 @@ import pytest
 
 EXPERIMENTS = ("sphere", "cosmo", "modelnet40", "shrec17", "climate", "ghcn", "maps")
 pytestmark = [pytest.mark.slow, pytest.mark.workflow, pytest.mark.ci_config(*EXPERIMENTS)]
-WARM_UP = ("from deepsphere.geometry import graphs, laplacian\n"
-           "g = graphs.healpix_knn_graph(16, 8, nest=True)\n"
-           "laplacian.chebyshev_laplacian(g.weights, 'normalized', (-1, 1), 'bound')\n")
 # Only the polling is quicker than the profile's: a status check 2 s after submission.
 FAST_POLLING = ("--slurm-init-seconds-before-status-checks", "2")
 
@@ -131,8 +128,9 @@ def cluster(slurm_cluster, tmp_path_factory, workflow_copier, run_copier, ci_run
     folder = workflow_copier(tmp_path_factory.mktemp("slurm-run"))
     configs = [f"config/test/{name}-ci.yaml" for name in EXPERIMENTS]
     # numba compiles the graph kernels on their first call and caches them beside the sources:
-    # once here, rather than in each of the many graph jobs that start together below
-    subprocess.run([sys.executable, "-c", WARM_UP], check=True, timeout=600)
+    # once here (a no-op if tests/conftest.py did it), not in each graph job started below
+    subprocess.run([sys.executable, "-m", "deepsphere.runtime.compiled"], check=True,
+                   timeout=600)
     command = slurm_command(*cluster_targets(), "--configfile", *configs)
 
     def main():

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from deepsphere.experiments.maps.files import UNSEEN, normalise_ordering, read_healpix_file
-from deepsphere.geometry.sampling import check_nside
+from deepsphere.geometry.sampling import check_nside, healpix_parent_indexes
 
 __all__ = ["check_observed", "expand_to_nside", "observed_pixels"]
 
@@ -53,9 +53,11 @@ def expand_to_nside(pixels, nside_from: int, nside_to: int, *, all_children: boo
     if nside_to >= nside_from:
         factor = (nside_to // nside_from) ** 2
         return (pixels[:, None] * factor + np.arange(factor)).ravel()
+    if not all_children:
+        return healpix_parent_indexes(pixels, (nside_from // nside_to).bit_length() - 1)
     factor = (nside_from // nside_to) ** 2
     parents, counts = np.unique(pixels // factor, return_counts=True)
-    return parents[counts == factor] if all_children else parents
+    return parents[counts == factor]
 
 
 def observed_pixels(mask: str | os.PathLike | None, nside: int, *, mask_ordering=None,
