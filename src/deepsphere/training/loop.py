@@ -78,6 +78,7 @@ from deepsphere.training.runtime import (
     distribution_scope,
     parse_devices,
     provenance,
+    seed_epoch,
     seed_everything,
     select_devices,
 )
@@ -331,7 +332,7 @@ def fit(
             for ds in (train_ds, val_ds):
                 if hasattr(ds, "set_epoch"):
                     ds.set_epoch(epoch)
-            keras.utils.set_random_seed(derive_seed(seed, epoch))
+            seed_epoch(derive_seed(seed, epoch))
             result = trainer.fit(
                 _for_epoch(train_ds, epoch),
                 validation_data=_for_epoch(val_ds, epoch),

@@ -61,6 +61,7 @@ __all__ = [
     "parse_devices",
     "provenance",
     "seed_everything",
+    "seed_epoch",
     "select_devices",
 ]
 
@@ -84,6 +85,33 @@ def seed_everything(seed: int, *, deterministic: bool = True) -> None:
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
+
+
+def seed_epoch(seed: int) -> None:
+    """Re-seed, at the start of an epoch, what a resumed run must see as the uninterrupted one
+    did: Python's and NumPy's global generators and Keras's global ``SeedGenerator`` (its seed
+    and its state), but not TensorFlow's global seed.
+
+    ``tf.random.set_seed`` clears TensorFlow's eager kernel and function caches, so every epoch
+    would re-instantiate the training and evaluation functions: about 1 s per epoch on 2 cores,
+    which made a 4-step epoch of a small U-Net take 1.5 s instead of 0.15 s. Nothing inside
+    a Keras 3 training step draws from TF's global seed: Keras's random ops are stateless, with
+    their state in ``SeedGenerator`` variables that the checkpoint holds.
+    """
+    import random
+
+    import numpy as np
+    from keras.src.backend.common import global_state
+    from keras.src.random import seed_generator
+    from keras.src.utils import rng_utils
+
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+    # what keras.utils.set_random_seed does, without its tf.random.set_seed
+    global_state.set_global_attribute(rng_utils.GLOBAL_RANDOM_SEED, seed)
+    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (the legacy global generator a user's code may draw from)
 
 
 def configure_runtime(threads: int | None = None, *, gpu_memory_growth: bool = True) -> dict:
