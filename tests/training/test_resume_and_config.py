@@ -162,3 +162,37 @@ def test_rmsprop_with_momentum_steps_as_by_hand():
     plain = _two_steps({"name": "rmsprop", "rho": rho, "epsilon": eps})
     np.testing.assert_allclose(plain, W0 - LR * G1 / np.sqrt(s1 + eps)
                                - LR * G2 / np.sqrt(s2 + eps), rtol=1e-5)
+
+
+def test_each_epoch_starts_from_its_own_seed_without_resetting_tensorflows(tmp_path, monkeypatch):
+    """Every epoch re-seeds NumPy's and Python's global generators with derive_seed(seed,
+    epoch) (what a generator function or a user's callback may draw from, so a resumed run
+    sees what the uninterrupted one saw), but TensorFlow's global seed only once:
+    ``tf.random.set_seed`` clears TF's kernel and function caches, which made every epoch
+    re-instantiate the training step (a 4-step epoch of the maps U-Net took 1.5 s, not 0.15 s)."""
+    import random
+
+    from deepsphere.training.seeds import derive_seed
+
+    seen, calls = [], []
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        original = tf.random.set_seed
+        monkeypatch.setattr(tf.random, "set_seed", lambda s: (calls.append(s), original(s)))
+
+    class Draw(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            seen.append((np.random.random(), random.random()))  # noqa: NPY002
+
+    config = {"seed": 5, "training": {"epochs": 3, "batch_size": 8, "learning_rate": 0.01}}
+    fit(config, _data(), _data(8, seed=1), out_dir=tmp_path, model=_factory(), verbose=0,
+        callbacks=[Draw()])
+    expected = []
+    for epoch in range(3):
+        np.random.seed(derive_seed(5, epoch))  # noqa: NPY002
+        random.seed(derive_seed(5, epoch))
+        expected.append((np.random.random(), random.random()))  # noqa: NPY002
+    assert seen == expected
+    if keras.backend.backend() == "tensorflow":
+        assert calls == [5], calls  # seed_everything at the start, and never per epoch
