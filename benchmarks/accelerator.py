@@ -106,7 +106,7 @@ def chebconv_rows(args) -> list[str]:
                 cells += ["", "", "", "", "", "", ""]
             rows.append("| " + " | ".join(cells + [f"{res['peak_gb']:.2f}"]) + " |")
         if ours.get("kind") != "gpu":
-            rows.append(f"| {case} | GPU | deepsphere jax | {NOT_MEASURED} ||||||||||")
+            rows.append(f"| {case} | GPU | deepsphere {args.backend} | {NOT_MEASURED} ||||||||||")
         print(*rows[-3:], sep="\n", flush=True)
     return rows
 

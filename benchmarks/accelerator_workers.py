@@ -198,7 +198,7 @@ def _times(fn):
 def run_chebconv(case: str, small: bool, repeats: int, backend: str) -> dict:
     import keras
     import numpy as np
-    from chebconv import BATCH, F_IN, F_OUT, K, healpix_v1_laplacian
+    from chebconv import BATCH, F_IN, F_OUT, K, healpix_v1_laplacian, tf_gradient_step
 
     from deepsphere.layers import sparse_ops
 
@@ -234,13 +234,7 @@ def run_chebconv(case: str, small: bool, repeats: int, backend: str) -> dict:
         tf.config.set_soft_device_placement(False)  # no silent CPU fallback
         xt, wt, gt = (tf.constant(v) for v in (x, w, g))
 
-        @tf.function
-        def step():
-            with tf.GradientTape() as tape:
-                tape.watch([xt, wt])
-                y = sparse_ops.chebyshev_filter(op, xt, wt)
-            return tape.gradient(y, [xt, wt], output_gradients=gt)
-
+        step = tf_gradient_step(op, xt, wt, gt)
         ops = {o.type for o in step.get_concrete_function().graph.get_operations()}
         py = sorted(ops & {"PyFunc", "EagerPyFunc", "PyFuncStateless"})
         info["step"] = median_s(lambda: [t.numpy()[:1] for t in step()], repeats)
@@ -255,7 +249,7 @@ def run_torch_chebconv(case: str, small: bool, repeats: int) -> dict:
     """The same step with ``torch.sparse.mm`` on a CSR tensor (autograd), on the same device."""
     import numpy as np
     import torch
-    from chebconv import BATCH, F_IN, F_OUT, K, healpix_v1_laplacian
+    from chebconv import BATCH, F_IN, F_OUT, K, healpix_v1_laplacian, torch_chebyshev_filter
 
     nside, order, small_nside = CHEBCONV[case]
     lap, _ = healpix_v1_laplacian(small_nside if small else nside, order)
@@ -275,13 +269,7 @@ def run_torch_chebconv(case: str, small: bool, repeats: int) -> dict:
 
     def step():
         xt.grad = wt.grad = None
-        x0 = xt.transpose(0, 1).reshape(n, -1)
-        t0, t1 = x0, torch.sparse.mm(ts, x0)
-        y = t0.reshape(-1, F_IN) @ wt[0] + t1.reshape(-1, F_IN) @ wt[1]
-        for k in range(2, K):
-            t0, t1 = t1, 2 * torch.sparse.mm(ts, t1) - t0
-            y = y + t1.reshape(-1, F_IN) @ wt[k]
-        y.reshape(n, BATCH, F_OUT).transpose(0, 1).backward(gt)
+        torch_chebyshev_filter(ts, xt, wt).backward(gt)
         sync()
 
     name = torch.cuda.get_device_name(0) if dev.type == "cuda" else _cpu_name()

@@ -113,6 +113,38 @@ def timed(fn, repeats):
     return statistics.median(time_call(fn, repeats))
 
 
+def torch_chebyshev_filter(ts, xt, wt):
+    """The Chebyshev filter with ``torch.sparse.mm`` on the CSR ``ts``: ``(B, N, F_IN)`` ->
+    ``(B, N, F_OUT)``, autograd through every product."""
+    import torch
+
+    n = ts.shape[0]
+    x0 = xt.transpose(0, 1).reshape(n, -1)
+    t0, t1 = x0, torch.sparse.mm(ts, x0)
+    y = t0.reshape(-1, F_IN) @ wt[0] + t1.reshape(-1, F_IN) @ wt[1]
+    for k in range(2, K):
+        t0, t1 = t1, 2 * torch.sparse.mm(ts, t1) - t0
+        y = y + t1.reshape(-1, F_IN) @ wt[k]
+    return y.reshape(n, BATCH, F_OUT).transpose(0, 1)
+
+
+def tf_gradient_step(op, xt, wt, gt):
+    """A ``tf.function``: the gradients of ``chebyshev_filter(op, xt, wt)`` w.r.t. the input and
+    the kernel for the output gradient ``gt`` (one forward + backward step)."""
+    import tensorflow as tf
+
+    from deepsphere.layers import sparse_ops
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            tape.watch([xt, wt])
+            y = sparse_ops.chebyshev_filter(op, xt, wt)
+        return tape.gradient(y, [xt, wt], output_gradients=gt)
+
+    return step
+
+
 def run_variant(variant, nside, order, repeats):
     """Runs one variant in this process; returns a dict of results."""
     Lt, source = healpix_v1_laplacian(nside, order)
@@ -149,13 +181,7 @@ def run_variant(variant, nside, order, repeats):
         gt = torch.from_numpy(g)
 
         def forward():
-            x0 = xt.transpose(0, 1).reshape(n, -1)
-            t0, t1 = x0, torch.sparse.mm(ts, x0)
-            y = t0.reshape(-1, F_IN) @ wt[0] + t1.reshape(-1, F_IN) @ wt[1]
-            for k in range(2, K):
-                t0, t1 = t1, 2 * torch.sparse.mm(ts, t1) - t0
-                y = y + t1.reshape(-1, F_IN) @ wt[k]
-            return y.reshape(n, BATCH, F_OUT).transpose(0, 1)
+            return torch_chebyshev_filter(ts, xt, wt)
 
         def step():
             xt.grad = wt.grad = None
@@ -180,13 +206,7 @@ def run_variant(variant, nside, order, repeats):
             def forward():
                 return sparse_ops.chebyshev_filter(op, xt, wt)
 
-            @tf.function
-            def step():
-                with tf.GradientTape() as tape:
-                    tape.watch([xt, wt])
-                    y = sparse_ops.chebyshev_filter(op, xt, wt)
-                return tape.gradient(y, [xt, wt], output_gradients=gt)
-
+            step = tf_gradient_step(op, xt, wt, gt)
             out["fwd"] = timed(lambda: forward().numpy(), repeats)
             out["step"] = timed(lambda: [t.numpy() for t in step()], repeats)
         else:
