@@ -6,8 +6,10 @@ batch ``i`` of epoch ``e`` is drawn from ``default_rng([seed, 1, e, i])``. The o
 permuted once with the unseeded global RNG and then cycled over the same order forever, with
 batches straddling epochs (tf1-spec §4.2 items 11-12); both are fixed here.
 
-The training engine calls :meth:`ArrayBatches.set_epoch` before every epoch (any dataset with a
-``set_epoch(epoch)`` method gets the same call).
+The training engine turns what it is given into batches here (:func:`as_batches`; one epoch
+of a generator function: :func:`epoch_batches`; what a checkpoint knows of its data:
+:func:`data_signature`) and calls :meth:`ArrayBatches.set_epoch` before every epoch (any
+dataset with a ``set_epoch(epoch)`` method gets the same call).
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ from collections.abc import Mapping, Sequence
 import keras
 import numpy as np
 
-__all__ = ["ArrayBatches", "array_digest", "class_weight_array"]
+__all__ = [
+    "ArrayBatches",
+    "array_digest",
+    "as_batches",
+    "class_weight_array",
+    "data_signature",
+    "epoch_batches",
+]
 
 
 def class_weight_array(class_weight, n_classes: int | None = None) -> np.ndarray:
@@ -163,3 +172,47 @@ class ArrayBatches(keras.utils.PyDataset):
                 f"[{labels.min()}, {labels.max()}]: give a weight for every class"
             )
         return xb, yb, self.class_weight[labels]
+
+
+def as_batches(data, *, batch_size, seed, shuffle, noise_std, fixed_noise, class_weight):
+    """What ``fit`` trains on: ``(x, y)`` arrays become :class:`ArrayBatches`; a
+    ``PyDataset``, a generator function ``epoch -> batches`` and None pass through."""
+    if data is None or isinstance(data, keras.utils.PyDataset) or callable(data):
+        return data  # a callable is a generator function: epoch -> iterable of batches
+    if isinstance(data, tuple) and len(data) == 2:
+        return ArrayBatches(
+            data[0],
+            data[1],
+            batch_size=batch_size,
+            seed=seed,
+            shuffle=shuffle,
+            noise_std=noise_std,
+            fixed_noise=fixed_noise,
+            class_weight=class_weight,
+        )
+    raise ValueError(
+        "training/validation data must be a tuple (x, y) of arrays, a keras.utils.PyDataset "
+        "(ideally with set_epoch(epoch)) or a function epoch -> iterable of batches, got "
+        f"{type(data).__name__}"
+    )
+
+
+def epoch_batches(data, epoch: int):
+    """A generator function is called with the epoch: its batches must be f(seed, epoch)."""
+    if callable(data) and not isinstance(data, keras.utils.PyDataset):
+        return iter(data(epoch))
+    return data
+
+
+def data_signature(train, validation=None) -> object:
+    """What the fingerprint of a run knows of its data: the arrays' shapes and content digests,
+    or a stream's own ``signature()`` (e.g. ``ShardBatches``: its store's manifest,
+    normalisation, class weights, order; and the validation stream's), so that a checkpoint of
+    other data (an input file regenerated with the same shapes) is not resumed."""
+    if isinstance(train, tuple):
+        val = [array_digest(a) for a in validation] if isinstance(validation, tuple) else None
+        return [[array_digest(a) for a in train], val]
+    if hasattr(train, "signature"):
+        return [train.signature(),
+                validation.signature() if hasattr(validation, "signature") else None]
+    return type(train).__name__

@@ -68,7 +68,13 @@ from deepsphere.training.config import (
     make_optimizer,
     validate_training_config,
 )
-from deepsphere.training.data import ArrayBatches, array_digest, class_weight_array
+from deepsphere.training.data import (
+    ArrayBatches,
+    as_batches,
+    class_weight_array,
+    data_signature,
+    epoch_batches,
+)
 from deepsphere.training.evaluation import evaluate
 from deepsphere.training.lock import run_lock
 from deepsphere.training.objectives import compile_for_training, repeat_targets
@@ -101,48 +107,6 @@ class FitResult:
     out_dir: Path
     paths: dict = field(default_factory=dict)
     runtime: dict = field(default_factory=dict)  # backend, threads, replicas, devices
-
-
-def _data_signature(train, validation=None) -> object:
-    """What the fingerprint of a run knows of its data: the arrays' shapes and content digests,
-    or a stream's own ``signature()`` (e.g. ``ShardBatches``: its store's manifest,
-    normalisation, class weights, order; and the validation stream's), so that a checkpoint of
-    other data (an input file regenerated with the same shapes) is not resumed."""
-    if isinstance(train, tuple):
-        val = [array_digest(a) for a in validation] if isinstance(validation, tuple) else None
-        return [[array_digest(a) for a in train], val]
-    if hasattr(train, "signature"):
-        return [train.signature(),
-                validation.signature() if hasattr(validation, "signature") else None]
-    return type(train).__name__
-
-
-def _as_dataset(data, *, batch_size, seed, shuffle, noise_std, fixed_noise, class_weight):
-    if data is None or isinstance(data, keras.utils.PyDataset) or callable(data):
-        return data  # a callable is a generator function: epoch -> iterable of batches
-    if isinstance(data, tuple) and len(data) == 2:
-        return ArrayBatches(
-            data[0],
-            data[1],
-            batch_size=batch_size,
-            seed=seed,
-            shuffle=shuffle,
-            noise_std=noise_std,
-            fixed_noise=fixed_noise,
-            class_weight=class_weight,
-        )
-    raise ValueError(
-        "training/validation data must be a tuple (x, y) of arrays, a keras.utils.PyDataset "
-        "(ideally with set_epoch(epoch)) or a function epoch -> iterable of batches, got "
-        f"{type(data).__name__}"
-    )
-
-
-def _for_epoch(data, epoch: int):
-    """A generator function is called with the epoch: its batches must be f(seed, epoch)."""
-    if callable(data) and not isinstance(data, keras.utils.PyDataset):
-        return iter(data(epoch))
-    return data
 
 
 def _write_csv(path: Path, history: list[dict]) -> None:
@@ -219,7 +183,7 @@ def fit(
     ckpt_dir = out_dir / "checkpoints"
     last_path, best_path = ckpt_dir / "last.npz", ckpt_dir / "best.npz"
     fingerprint = config_fingerprint({**config, "training": tcfg},
-                                     _data_signature(train, validation))
+                                     data_signature(train, validation))
 
     if devices is not None:
         parse_devices(devices, "devices")
@@ -260,7 +224,7 @@ def fit(
             )
         seed_everything(seed, deterministic=tcfg["deterministic"])
 
-        train_ds = _as_dataset(
+        train_ds = as_batches(
             train,
             batch_size=tcfg["batch_size"],
             seed=seed,
@@ -269,7 +233,7 @@ def fit(
             fixed_noise=False,
             class_weight=tcfg["class_weight"],
         )
-        val_ds = _as_dataset(
+        val_ds = as_batches(
             validation,
             batch_size=tcfg["batch_size"],
             seed=derive_seed(seed, 7),
@@ -334,8 +298,8 @@ def fit(
                     ds.set_epoch(epoch)
             seed_epoch(derive_seed(seed, epoch))
             result = trainer.fit(
-                _for_epoch(train_ds, epoch),
-                validation_data=_for_epoch(val_ds, epoch),
+                epoch_batches(train_ds, epoch),
+                validation_data=epoch_batches(val_ds, epoch),
                 epochs=epoch + 1,
                 initial_epoch=epoch,
                 steps_per_epoch=steps,
