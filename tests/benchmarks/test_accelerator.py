@@ -39,7 +39,9 @@ def table(tmp_path_factory) -> str:
 
 def test_chebconv_rows_against_the_traffic_model(table):
     rows = {(r[0], r[2]): r for r in _rows(table, "## ChebConv") if r[1] != "GPU"}
-    gpu = {r[0]: r for r in _rows(table, "## ChebConv") if r[1] == "GPU"}
+    gpu = [r for r in _rows(table, "## ChebConv") if r[1] == "GPU"]
+    # the unseen GPU's rows: JAX's default lowering and its cuSPARSE lowering, per case
+    assert len(gpu) == 2 and all(r[3] == "not measured" for r in gpu), gpu
     # the V1 graph at Nside 16 (full sphere) and a 1/12 patch at Nside 32: 12 Nside^2 / 12
     assert rows[("chebconv-patch", "deepsphere jax")][3] == f"{12 * 32**2 // 12:,}"
     for case in ("chebconv-patch",):
@@ -53,7 +55,6 @@ def test_chebconv_rows_against_the_traffic_model(table):
         assert bound_ms == pytest.approx(expected, rel=0.02)
         assert ratio == pytest.approx(step_ms / bound_ms, rel=0.01)
         assert r[11].startswith("none"), r[11]  # no host round trip
-        assert gpu[case][3] == "not measured"
 
 
 def test_model_rows_sizes_and_paper_ratio(table):
@@ -66,7 +67,10 @@ def test_model_rows_sizes_and_paper_ratio(table):
         assert r[3] == f"{n:,}", case
         infer, step = float(r[6]), float(r[9])
         assert infer > 0 and step > 0
-        if r[7] != "none":
-            assert float(r[8].rstrip("x")) == pytest.approx(float(r[7]) / infer, rel=0.01)
+        if r[7] != "none":  # SHREC'17's figure is one training pass of one instance
+            ours = step / int(r[4]) if "training pass" in r[7] else infer
+            paper = float(r[7].split()[0])
+            assert float(r[8].rstrip("x")) == pytest.approx(paper / ours, rel=0.01), case
+    assert "training pass" in rows["shrec17"][7] and "training" not in rows["climate"][7]
     gpu = [r for r in _rows(table, "## The paper's models") if r[1] == "GPU"]
     assert len(gpu) == len(vertices) and all(r[3] == "not measured" for r in gpu)
