@@ -1,6 +1,8 @@
-"""benchmarks/accelerator.py in ``--small`` mode on the CPU, one case of each code path (the
-ChebConv step, and the classification, segmentation and regression models; the other cosmo
-widths and the full-sphere ChebConv differ only in size): every case runs, sizes are the
+"""benchmarks/accelerator.py in ``--small`` mode on the CPU, on the ChebConv step and two models
+(cosmo: classification on HEALPix patches; GHCN: regression on positions). SHREC'17, the
+climate U-Net (segmentation) and the other sizes run the same functions with other configs;
+each JAX model costs CI about 20 s of XLA compilation, so they are left to the full ``--small``
+run (benchmarks/README.md). Checked: every case runs, sizes are the
 closed-form vertex counts, the bound and the paper ratio are the arithmetic of the table's
 own columns (recomputed here from perf-baseline.md's traffic model), the JAX step has no host
 round trip, and the GPU rows say "not measured" rather than an estimate."""
@@ -17,7 +19,7 @@ import pytest
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 BATCH, F, K = 8, 32, 5
-CASES = ("chebconv-patch", "cosmo-knn8", "shrec17", "climate", "ghcn")
+CASES = ("chebconv-patch", "cosmo-knn8", "ghcn")
 
 
 def _rows(text: str, heading: str) -> list[list[str]]:
@@ -60,7 +62,7 @@ def test_chebconv_rows_against_the_traffic_model(table):
 def test_model_rows_sizes_and_paper_ratio(table):
     rows = {r[0].split(" ")[0]: r for r in _rows(table, "## The paper's models") if r[1] != "GPU"}
     vertices = {"cosmo-knn8": 12 * 256**2 // 12,  # an order-1 patch (1/12) at Nside 256
-                "shrec17": 12 * 32**2, "climate": 10 * 4**5 + 2, "ghcn": 500}
+                "ghcn": 500}
     assert set(rows) == set(vertices)
     for case, n in vertices.items():
         r = rows[case]
@@ -71,6 +73,6 @@ def test_model_rows_sizes_and_paper_ratio(table):
             ours = step / int(r[4]) if "training pass" in r[7] else infer
             paper = float(r[7].split()[0])
             assert float(r[8].rstrip("x")) == pytest.approx(paper / ours, rel=0.01), case
-    assert "training pass" in rows["shrec17"][7] and "training" not in rows["climate"][7]
+    assert "training" not in rows["cosmo-knn8"][7]
     gpu = [r for r in _rows(table, "## The paper's models") if r[1] == "GPU"]
     assert len(gpu) == len(vertices) and all(r[3] == "not measured" for r in gpu)
