@@ -71,9 +71,9 @@ def peak_memory_gb(backend: str, kind: str) -> float:
         import tensorflow as tf
 
         return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 1e9
-    import resource
+    from chebconv import peak_rss_gb
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    return peak_rss_gb()
 
 
 def median_s(fn, repeats: int) -> float:
@@ -287,7 +287,5 @@ def run_torch_chebconv(case: str, small: bool, repeats: int) -> dict:
     if dev.type == "cuda":
         out["peak_gb"] = torch.cuda.max_memory_allocated() / 1e9
     else:
-        import resource
-
-        out["peak_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+        out["peak_gb"] = peak_memory_gb("torch", "cpu")
     return out
