@@ -227,10 +227,11 @@ def ci_run(request, tmp_path_factory):
 
     The configs of every selected test marked ``ci_config`` run together, as one workflow
     (``--configfile`` with all of them; each writes under its own experiment's folders, as in
-    the SLURM test's run), with ``--cores 4``: a training job declares 2 threads and keeps
-    about one core busy, so two run side by side on CI's two cores (one Snakemake per config
-    and ``--cores 2`` left one core idle most of the time). Threads are what a rule declares,
-    capped by ``--cores``: the numbers are those of any run that gives a job its 2 threads.
+    the SLURM test's run), with ``--cores 2``: under ``pytest -n 2`` the other worker and, in
+    CI, the SLURM test's jobs run beside it, and every job more at once only thrashes (with
+    ``--cores 4`` and the cluster's jobs the load on CI's two cores reached 10 to 12). Threads
+    are what a rule declares, capped by ``--cores``: the numbers are those of any run that
+    gives a job its 2 threads.
     """
     wanted = _selected_ci_configs(request.session)
     runs = {}
@@ -240,7 +241,7 @@ def ci_run(request, tmp_path_factory):
             names = sorted(wanted) if name in wanted else [name]
             folder = copy_workflow(tmp_path_factory.mktemp("ci-local"))
             configs = [f"config/test/{n}-ci.yaml" for n in names]
-            out = _run_snakemake("--cores", "4", "--directory", folder, "--configfile",
+            out = _run_snakemake("--cores", "2", "--directory", folder, "--configfile",
                                  *configs, cwd=folder, timeout=600 + 300 * len(names))
             runs.update({n: (folder, out) for n in names})
         return runs[name]
