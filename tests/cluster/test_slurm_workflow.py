@@ -3,9 +3,9 @@
 A single-node cluster from Debian's packages (tests/cluster/slurm_cluster.sh: slurmctld, slurmd,
 slurmdbd with a local MariaDB, munge, fake GPUs through gres) runs the seven CI-sized configs in
 one workflow with ``--workflow-profile profiles/slurm`` (the profile users run, unchanged; only
-the status polling is made quicker): of each, one run of every kind of model and every rule
-that runs on the compute nodes (:data:`ON_THE_CLUSTER`), the rest of a config being more of
-the same jobs; each job costs the cluster two Snakemake start-ups besides its own work, and CI
+the status polling is quicker and at most two jobs run at once: :data:`TEST_OVERRIDES`): of
+each, one run of every kind of model and every rule that runs on the compute nodes
+(:data:`ON_THE_CLUSTER`), the rest of a config being more of the same jobs; each job costs the cluster two Snakemake start-ups besides its own work, and CI
 has two cores. Checked: every job went through the scheduler and completed (``sacct``), every
 rule that the local runs submit ran, training jobs ran on the ``gpu`` partition with a GPU, the
 numbers equal those of the local runs of the same configs, a failing job fails the workflow
@@ -33,8 +33,11 @@ import pytest
 
 EXPERIMENTS = ("sphere", "cosmo", "modelnet40", "shrec17", "climate", "ghcn", "maps")
 pytestmark = [pytest.mark.slow, pytest.mark.workflow, pytest.mark.ci_config(*EXPERIMENTS)]
-# Only the polling is quicker than the profile's: a status check 2 s after submission.
-FAST_POLLING = ("--slurm-init-seconds-before-status-checks", "2")
+# What differs from the profile: a status check 2 s after submission, and at most two jobs
+# at once. CI has two cores and runs the local runs and the other test worker beside the
+# cluster: with the profile's 50 (four 2-CPU jobs at once on the node's 8 CPUs) the load
+# reached 10 to 12 and everything ran several times slower than its share of the machine.
+TEST_OVERRIDES = ("--slurm-init-seconds-before-status-checks", "2", "--jobs", "2")
 
 
 def slurm_command(*args, timeout=1500):
@@ -42,7 +45,7 @@ def slurm_command(*args, timeout=1500):
     only makes Snakemake wait for its running jobs (slurm-notes.md)."""
     snakemake = str(Path(sys.executable).parent / "snakemake")
     return ["timeout", "-k", "60", str(timeout), snakemake, "--workflow-profile",
-            "profiles/slurm", *FAST_POLLING, *map(str, args)]
+            "profiles/slurm", *TEST_OVERRIDES, *map(str, args)]
 
 
 def snakemake_on_slurm(folder, *args, timeout=1500):
