@@ -1,0 +1,56 @@
+"""benchmarks/suite_cpu.py: the machine's CPU-seconds of a command cover what its processes
+burned (each child reports its own ``time.process_time``, the reference), and the per-test
+plugin ranks a busy test above an idle one. Lower bounds only: the machine's CPU also counts
+whatever else runs meanwhile (the other test worker)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOL = ROOT / "benchmarks" / "suite_cpu.py"
+BUSY = "import time\nt = time.process_time()\nwhile time.process_time() - t < {s}: pass\n"
+
+
+def run_tool(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, str(TOOL), *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_machine_cpu_covers_the_command_and_its_children(tmp_path):
+    script = tmp_path / "busy.py"
+    # the command burns 0.6 s of CPU in two child processes, one after the other
+    script.write_text("import subprocess, sys\n" + "\n".join(
+        f"subprocess.run([sys.executable, '-c', {BUSY.format(s=0.3)!r}], check=True)"
+        for _ in range(2)))
+    out = run_tool("--out", tmp_path / "t.md", "--", sys.executable, script)
+    assert out.returncode == 0, out.stderr
+    row = out.stdout.strip().splitlines()[-1].strip("|").split("|")
+    rc, wall, cpu = int(row[0]), float(row[1]), float(row[2])
+    assert rc == 0 and cpu >= 0.5 and wall >= 0  # 0.6 s, less a clock tick per reading
+    assert (tmp_path / "t.md").read_text().strip() == out.stdout.strip()
+
+
+def test_the_exit_status_of_the_command_is_returned(tmp_path):
+    out = run_tool("--", sys.executable, "-c", "raise SystemExit(3)")
+    assert out.returncode == 3 and "| 3 |" in out.stdout
+
+
+@pytest.mark.slow
+def test_per_test_rows_rank_a_busy_test_first(tmp_path):
+    (tmp_path / "test_two.py").write_text(
+        "def test_idle():\n    pass\n\n"
+        "def test_busy():\n" + "".join(f"    {line}\n" for line in
+                                       BUSY.format(s=0.5).splitlines()))
+    tsv = tmp_path / "per_test.tsv"
+    out = run_tool("--per-test", tsv, "--", sys.executable, "-m", "pytest", "-q",
+                   "-p", "no:cacheprovider", "-p", "no:xdist", "test_two.py", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    header, *rows = [line.split("\t") for line in tsv.read_text().splitlines()]
+    assert header == ["cpu_s", "wall_s", "test"]
+    assert [r[2] for r in rows] == ["test_two.py::test_busy", "test_two.py::test_idle"]
+    assert float(rows[0][0]) >= 0.4
