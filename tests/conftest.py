@@ -201,13 +201,25 @@ def _numba_cache_is_cold() -> bool:
 
 
 def pytest_sessionstart(session):
-    """On a fresh checkout, compile the graph kernels once before the tests start (in the
-    xdist controller, or the only process): otherwise both workers, the workflow jobs and the
-    cluster jobs that start together each compile them (about 17 s of CPU each)."""
+    """Before the tests start (in the xdist controller, or the only process): write the
+    package's bytecode, and on a fresh checkout compile the graph kernels once.
+
+    pip byte-compiles what it installs, but not an editable install's sources; where
+    ``PYTHONDONTWRITEBYTECODE`` is set (CI machines often set it), every process would compile
+    the modules it imports again: each of the suite's hundreds of Python processes (workflow
+    jobs, cluster jobs, subprocesses). ``compileall`` writes the bytecode whatever that
+    variable says. Without the kernels' cache, both workers, the workflow jobs and the cluster
+    jobs that start together would each compile them (about 17 s of CPU each)."""
+    import compileall
     import subprocess
     import sys
 
-    if hasattr(session.config, "workerinput") or not _numba_cache_is_cold():
+    import deepsphere
+
+    if hasattr(session.config, "workerinput"):
+        return
+    compileall.compile_dir(Path(deepsphere.__file__).resolve().parent, quiet=1)
+    if not _numba_cache_is_cold():
         return
     subprocess.run([sys.executable, "-m", "deepsphere.runtime.compiled"], check=True,
                    timeout=900)
