@@ -244,8 +244,9 @@ def ci_run(request, tmp_path_factory):
     ``--cores 4`` and the cluster's jobs the load on CI's two cores reached 10 to 12). Threads
     are what a rule declares, capped by ``--cores``: the numbers are those of any run that
     gives a job its 2 threads. The greedy scheduler rather than the default ILP one: the same
-    jobs and numbers, without an ILP solved at every scheduling round (about 20 CPU-seconds of
-    Snakemake's own process over the 110 jobs of the seven configs).
+    jobs and numbers, without an ILP solved at every scheduling round (Snakemake's own process
+    over the 110 jobs of the seven configs: 73 CPU-seconds instead of 96, measured once by hand
+    with ``benchmarks/suite_cpu.py --per-process``).
     """
     wanted = _selected_ci_configs(request.session)
     runs = {}

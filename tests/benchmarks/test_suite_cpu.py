@@ -31,7 +31,8 @@ def test_the_machine_cpu_covers_the_command_and_its_children(tmp_path):
     assert out.returncode == 0, out.stderr
     row = out.stdout.strip().splitlines()[-1].strip("|").split("|")
     rc, wall, cpu = int(row[0]), float(row[1]), float(row[2])
-    assert rc == 0 and cpu >= 0.5 and wall >= 0  # 0.6 s, less a clock tick per reading
+    # 0.6 s of CPU, less a clock tick per reading; the children run one after the other
+    assert rc == 0 and cpu >= 0.5 and wall >= 0.5
     assert (tmp_path / "t.md").read_text().strip() == out.stdout.strip()
 
 
@@ -54,3 +55,19 @@ def test_per_test_rows_rank_a_busy_test_first(tmp_path):
     assert header == ["cpu_s", "wall_s", "test"]
     assert [r[2] for r in rows] == ["test_two.py::test_busy", "test_two.py::test_idle"]
     assert float(rows[0][0]) >= 0.4
+
+
+def test_per_process_rows_name_the_busy_child_and_its_cpu(tmp_path):
+    script = tmp_path / "busy.py"
+    script.write_text("import subprocess, sys\n"
+                      f"subprocess.run([sys.executable, '-c', {BUSY.format(s=0.6)!r}, 'marker-x'],"
+                      " check=True)\n")
+    tsv = tmp_path / "processes.tsv"
+    out = run_tool("--per-process", tsv, "--", sys.executable, script, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    header, *rows = [line.split("\t") for line in tsv.read_text().splitlines()]
+    assert header == ["cpu_s", "pid", "cwd", "command"]
+    busy = [r for r in rows if r[3].endswith("marker-x")]
+    assert len(busy) == 1 and busy[0][2] == str(tmp_path), busy
+    assert 0.4 <= float(busy[0][0]) <= 1.0, busy  # 0.6 s, less the last interval at most
+    assert [float(r[0]) for r in rows] == sorted((float(r[0]) for r in rows), reverse=True)
