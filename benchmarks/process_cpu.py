@@ -82,3 +82,61 @@ def write_rows(rows, path: Path) -> None:
     lines = ["cpu_s\tpid\tcwd\tcommand"] + [f"{c:.2f}\t{p}\t{w}\t{cl[:400]}"
                                             for c, p, w, cl in rows]
     Path(path).write_text("\n".join(lines) + "\n")
+
+
+def place_of(cwd: str, command: str) -> str:
+    """Where a process of a test run belongs, from its folder and command line: the SLURM
+    test's cluster runs (``slurm-run``, ``slurm-scenario`` folders), the shared local CI runs
+    (``ci-local``), the multi-worker SLURM jobs (``multiworker``), or ``other``."""
+    if "slurm-run" in cwd or "slurm-scenario" in cwd:
+        return "cluster runs"
+    if "ci-local" in cwd:
+        return "local CI runs"
+    if "multiworker" in command:
+        return "multi-worker jobs"
+    return "other"
+
+
+def kind_of(command: str) -> str:
+    """What a process is, from its command line: a workflow job's script (``training`` for
+    train_network, else ``script``), ``snakemake``, ``pytest worker`` (xdist), ``pytest``
+    (a subprocess session), ``python -c``, or the program's name."""
+    words = command.split()
+    if words and words[-1].endswith(".py") and "/.snakemake/scripts/" in words[-1]:
+        return "training" if words[-1].endswith(".train_network.py") else "script"
+    names = [Path(w).name for w in words[:3]]  # the program, or the interpreter's -m target
+    if "snakemake" in names:
+        return "snakemake"
+    if "exec(eval(sys.stdin.readline()))" in command:
+        return "pytest worker"
+    if "pytest" in names:
+        return "pytest"
+    if len(words) > 1 and words[1] == "-c":
+        return "python -c"
+    return Path(words[0]).name if words else "(unreadable)"
+
+
+def summarize(path: Path) -> str:
+    """A Markdown table of a ``--per-process`` TSV: CPU-seconds and processes per place and
+    kind (:func:`place_of`, :func:`kind_of`), largest first, and the total."""
+    totals: dict[tuple[str, str], list] = {}
+    for line in Path(path).read_text().splitlines()[1:]:
+        cpu, _, cwd, command = (line.split("\t") + ["", "", "", ""])[:4]
+        entry = totals.setdefault((place_of(cwd, command), kind_of(command)), [0.0, 0])
+        entry[0] += float(cpu)
+        entry[1] += 1
+    rows = sorted(totals.items(), key=lambda item: -item[1][0])
+    lines = ["| place | kind | processes | CPU-s |", "|---|---|---|---|"]
+    lines += [f"| {place} | {kind} | {n} | {cpu:.1f} |" for (place, kind), (cpu, n) in rows]
+    lines.append(f"| all | | {sum(n for _, n in totals.values())} | "
+                 f"{sum(c for c, _ in totals.values()):.1f} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: python benchmarks/process_cpu.py PROCESSES.tsv  "
+                         "(a suite_cpu.py --per-process file): CPU-seconds by place and kind")
+    print(summarize(Path(sys.argv[1])))

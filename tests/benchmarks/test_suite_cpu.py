@@ -71,3 +71,33 @@ def test_per_process_rows_name_the_busy_child_and_its_cpu(tmp_path):
     assert len(busy) == 1 and busy[0][2] == str(tmp_path), busy
     assert 0.4 <= float(busy[0][0]) <= 1.0, busy  # 0.6 s, less the last interval at most
     assert [float(r[0]) for r in rows] == sorted((float(r[0]) for r in rows), reverse=True)
+
+
+def test_process_summary_adds_up_by_place_and_kind(tmp_path):
+    """A hand-made --per-process file: each (place, kind) sums its rows' CPU-seconds."""
+    rows = [  # cpu_s, pid, cwd, command
+        ("3.0", "1", "/t/slurm-run0/wf", "/v/bin/python3 /v/bin/snakemake --executor x"),
+        ("2.0", "2", "/t/slurm-scenario1/wf", "/v/bin/python3 -m snakemake t.json"),
+        ("9.5", "3", "/t/ci-local0", "/v/bin/python3 /t/ci-local0/.snakemake/scripts/"
+                                     "tmpab.train_network.py"),
+        ("0.5", "4", "/t/ci-local0", "/v/bin/python3 /t/ci-local0/.snakemake/scripts/"
+                                     "tmpcd.cosmo_svm.py"),
+        ("4.0", "5", "/t", "/v/bin/python3 job.py /tmp/pytest-of-root/multiworker0/runs/two"),
+        ("1.5", "6", "/t", "/v/bin/python3 -m pytest tests/x.py"),
+        ("1.0", "7", "/t", "/v/bin/python3 -c import keras"),
+    ]
+    tsv = tmp_path / "p.tsv"
+    tsv.write_text("cpu_s\tpid\tcwd\tcommand\n" + "".join("\t".join(r) + "\n" for r in rows))
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "process_cpu.py"), str(tsv)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    table = {tuple(c.strip() for c in line.strip("|").split("|")[:2]):
+             tuple(c.strip() for c in line.strip("|").split("|")[2:4])
+             for line in out.stdout.splitlines()[2:]}
+    assert table == {("local CI runs", "training"): ("1", "9.5"),
+                     ("cluster runs", "snakemake"): ("2", "5.0"),
+                     ("multi-worker jobs", "python3"): ("1", "4.0"),
+                     ("other", "pytest"): ("1", "1.5"),
+                     ("other", "python -c"): ("1", "1.0"),
+                     ("local CI runs", "script"): ("1", "0.5"),
+                     ("all", ""): ("7", "21.5")}

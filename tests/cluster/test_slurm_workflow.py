@@ -45,11 +45,12 @@ TEST_OVERRIDES = ("--slurm-init-seconds-before-status-checks", "2", "--jobs", "2
 
 #: The rules whose jobs the main run submits together, as one SLURM job (Snakemake's group
 #: jobs, as a site groups many short jobs): at CI size each lasts seconds, and each job alone
-#: costs two Snakemake start-ups (the job's and its step's, about 1.6 CPU-s each). None needs
-#: a GPU or more than 2 CPUs, and none depends on a job outside the group, so the group is one
-#: job that runs first. The training, sphere-study, SVM and retrieval jobs go alone. Measured on
-#: a 2-core AMD EPYC VM, the main run alone (2026-12-07): 54 SLURM jobs, 349 CPU-s in 444 s;
-#: grouped, 13 SLURM jobs, 239 CPU-s in 276 s.
+#: costs two Snakemake start-ups (the job's and its step's, about 1.6 CPU-s each), one inside
+#: the group job. None needs a GPU or more than 2 CPUs, and none depends on a job outside the
+#: group, so the group is one job that runs first. The training, sphere-study, SVM and
+#: retrieval jobs go alone. The main run by itself (benchmarks/cluster_main_run.py, 2-core AMD
+#: EPYC VM, 2026-12-07): one SLURM job per job, 54 jobs and 109 Snakemake processes, 336 CPU-s
+#: in 408 s; grouped, 13 SLURM jobs and 68 Snakemake processes, 266 CPU-s in 300 s.
 GROUP = "short"
 GROUPED_RULES = (
     "build_graph", "climate_standin", "climate_unpack", "climate_shards", "climate_statistics",
